@@ -1,0 +1,5 @@
+"""``python -m ingrained_core`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,27 @@
+"""User-facing error types: the CLI prints these as one clear message, no traceback."""
+
+from __future__ import annotations
+
+
+class IngrainedError(Exception):
+    """Base class of every error caused by user input (files, configs, names)."""
+
+
+class ConfigError(IngrainedError):
+    """A configuration value is missing, of the wrong type or out of range."""
+
+
+class InputFileError(IngrainedError):
+    """An input file is missing, unreadable, truncated or not of the expected kind."""
+
+
+class PluginError(IngrainedError):
+    """A plugin is unknown, broken, conflicting or missing a dependency."""
+
+
+class RunDirectoryError(IngrainedError):
+    """A run directory cannot be created, is locked, or would be overwritten."""
+
+
+class ParameterError(ConfigError):
+    """A forward-model parameter name, bound or value is invalid."""
