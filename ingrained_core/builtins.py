@@ -43,4 +43,42 @@ def ingrained_structure_builders() -> list[Contribution]:
             "ingrained_core.structures.file:FileStructureBuilder",
             "a structure file (CIF, POSCAR/CONTCAR, XYZ with cell, anything pymatgen or ASE reads)",
         ),
+        Contribution(
+            "library",
+            "ingrained_core.structures.library:LibraryStructureBuilder",
+            "a bundled bulk cell of the paper's materials (CdTe, Si, Ni, Mo3B2, Cu2O, Al, Al2O3)",
+        ),
+        Contribution(
+            "materials-project",
+            "ingrained_core.structures.materials_project:MaterialsProjectBuilder",
+            "a bulk cell from the Materials Project (formula + space group; needs MP_API_KEY)",
+            requires=("mp_api",),
+            install_hint="pip install mp-api",
+        ),
+        Contribution(
+            "oriented",
+            "ingrained_core.structures.oriented:OrientedCrystalBuilder",
+            "an orthogonal periodic slab of one crystal viewed along a zone axis",
+        ),
+        Contribution(
+            "bicrystal",
+            "ingrained_core.structures.bicrystal:BicrystalBuilder",
+            "two oriented grains stacked into a periodic bicrystal (the paper's interface mode)",
+        ),
     ]
+
+
+@hookimpl
+def ingrained_image_readers() -> list[Contribution]:
+    readers = [
+        ("dm", "Gatan DigitalMicrograph DM3/DM4", "ingrained_core.io.dm:DMReader"),
+        ("tiff", "TIFF (ImageJ/FEI/DM calibration where present)", "ingrained_core.io.tiff:TiffReader"),
+        ("mrc", "MRC", "ingrained_core.io.mrc:MrcReader"),
+        ("emd", "EMD (Velox and Berkeley)", "ingrained_core.io.emd:EmdReader"),
+        ("ser", "TIA SER/EMI", "ingrained_core.io.ser:SerReader"),
+        ("sxm", "Nanonis SXM", "ingrained_core.io.sxm:SxmReader"),
+        ("raster", "PNG/JPEG/BMP (no calibration)", "ingrained_core.io.raster:RasterReader"),
+        ("npy", "NumPy .npy (no pickles)", "ingrained_core.io.npy:NpyReader"),
+        ("stm-text", "plain-text STM z-plane export (# header, tab-separated rows)", "ingrained_core.io.stm_text:StmTextReader"),
+    ]
+    return [Contribution(name, target, description) for name, description, target in readers]

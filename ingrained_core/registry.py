@@ -101,6 +101,11 @@ class Registry:
                 continue
             self.register(plugin, name=ep.name, distribution=dist_name, version=version)
         self._mark_conflicts()
+        if self.strict:
+            bad = [r for r in self.records if r.status in (LOAD_ERROR, CONFLICT)]
+            if bad:
+                lines = "; ".join(f"{r.name!r} from {r.distribution} {r.version}: {r.message}" for r in bad)
+                raise PluginError(f"{len(bad)} plugin problem(s) ({STRICT_ENV} is set): {lines}")
 
     def register(self, plugin: ModuleType | object, *, name: str, distribution: str = "?", version: str = "?") -> None:
         """Register one plugin object and collect its contributions, hook by hook."""
@@ -135,8 +140,6 @@ class Registry:
                     )
 
     def _fail(self, name: str, dist: str, version: str, message: str, kind: str = "plugin") -> None:
-        if self.strict:
-            raise PluginError(f"plugin {name!r} from {dist} {version}: {message}")
         self.records.append(ContributionRecord(kind, name, name, dist, version, LOAD_ERROR, message))
 
     def _mark_conflicts(self) -> None:
@@ -148,8 +151,6 @@ class Registry:
             if len(group) < 2:
                 continue
             sources = [f"{r.distribution} (plugin {r.plugin})" for r in group]
-            if self.strict:
-                raise PluginError(f"{kind} {cname!r} is provided twice: {' and '.join(sources)}")
             for r in group:
                 others = [s for s, o in zip(sources, group) if o is not r]
                 r.status = CONFLICT

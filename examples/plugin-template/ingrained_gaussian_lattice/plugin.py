@@ -1,0 +1,15 @@
+"""Entry-point module: cheap to import, it only names the model (imported on first use)."""
+
+from ingrained_core.contribution import Contribution
+from ingrained_core.hookspecs import hookimpl
+
+
+@hookimpl
+def ingrained_forward_models():
+    return [
+        Contribution(
+            name="gaussian-lattice",
+            target="ingrained_gaussian_lattice.model:GaussianLattice",
+            description="square lattice of Gaussian spots (a toy model for plugin authors)",
+        )
+    ]

@@ -1,0 +1,75 @@
+"""``ingrained fuse`` and ``ingrained resume``: the main job and its continuation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_budget_options = [
+    click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                 help="override any config field, e.g. --set optimizer.name=nelder-mead (repeatable)"),
+    click.option("--max-evals", type=int, default=None, help="evaluations per start (optimizer.max_evals)"),
+    click.option("--time-limit", type=float, default=None, help="wall-time limit in seconds (optimizer.time_limit)"),
+    click.option("--target-fom", type=float, default=None, help="stop once the FOM reaches this (optimizer.target_fom)"),
+    click.option("--quiet", is_flag=True, help="print only warnings, errors and the result path"),
+    click.option("--json-log", is_flag=True, help="one JSON object per event on stdout"),
+]
+
+
+def _with(options):  # type: ignore[no-untyped-def]
+    def deco(f):  # type: ignore[no-untyped-def]
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+    return deco
+
+
+def _reporter(quiet: bool, json_log: bool):  # type: ignore[no-untyped-def]
+    from ..reporting import ConsoleReporter, JsonLinesReporter, QuietReporter
+
+    if json_log:
+        return JsonLinesReporter()
+    if quiet:
+        return QuietReporter()
+    return ConsoleReporter()
+
+
+def _finish(result, quiet: bool, json_log: bool) -> None:  # type: ignore[no-untyped-def]
+    if not json_log:
+        click.echo(str(result.run_dir))
+    if result.best.get("status") == "interrupted":
+        raise SystemExit(130)
+
+
+@click.command()
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--out", "-o", "out", type=click.Path(path_type=Path), required=True, help="run directory to write")
+@click.option("--force", is_flag=True, help="start over in a non-empty run directory (its run files are replaced)")
+@click.option("--starts", type=int, default=None, help="number of starts (optimizer.starts)")
+@click.option("--seed", type=int, default=None, help="seed of the start sampling (optimizer.seed)")
+@_with(_budget_options)
+def fuse(config: Path, out: Path, force: bool, starts: int | None, seed: int | None, overrides: tuple[str, ...],
+         max_evals: int | None, time_limit: float | None, target_fom: float | None, quiet: bool, json_log: bool) -> None:
+    """Fit a simulation into an experimental image; write the run directory OUT.
+
+    CONFIG is a TOML (or JSON) run configuration; see docs/configuration.md.
+    """
+    from ..api import fuse as api_fuse
+
+    result = api_fuse(config, out, overrides=list(overrides), force=force, reporter=_reporter(quiet, json_log),
+                      max_evals=max_evals, time_limit=time_limit, starts=starts, seed=seed, target_fom=target_fom)
+    _finish(result, quiet, json_log)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@_with(_budget_options)
+def resume(run_dir: Path, overrides: tuple[str, ...], max_evals: int | None, time_limit: float | None,
+           target_fom: float | None, quiet: bool, json_log: bool) -> None:
+    """Continue an interrupted run without losing or repeating an evaluation."""
+    from ..api import resume as api_resume
+
+    result = api_resume(run_dir, overrides=list(overrides), reporter=_reporter(quiet, json_log),
+                        max_evals=max_evals, time_limit=time_limit, target_fom=target_fom)
+    _finish(result, quiet, json_log)

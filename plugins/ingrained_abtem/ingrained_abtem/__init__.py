@@ -1,0 +1,1 @@
+"""ingrained_abtem: multislice HAADF STEM through abTEM (imported only when first used)."""
