@@ -47,10 +47,20 @@ class HaadfParams(ImageSideParams):
         150.0, ge=1.0, le=1000.0, unit="mrad", description="ADF detector outer angle", free=False
     )
     defocus: float = param_field(
-        0.0, ge=-2000.0, le=2000.0, unit="Å", description="probe defocus (the real one; underfocus < 0)", free=False
+        0.0,
+        ge=-2000.0,
+        le=2000.0,
+        unit="Å",
+        description="probe defocus, the real one (Kirkland and abTEM convention: positive = underfocus)",
+        free=False,
     )
     cs3: float = param_field(0.0, ge=-10.0, le=10.0, unit="mm", description="third-order spherical aberration", free=False)
     cs5: float = param_field(0.0, ge=-100.0, le=100.0, unit="mm", description="fifth-order spherical aberration", free=False)
     defocus_spread: float = param_field(
-        0.0, ge=0.0, le=500.0, unit="Å", description="defocus spread from chromatic aberration (1/e half-width), Å", free=False
+        0.0,
+        ge=0.0,
+        le=500.0,
+        unit="Å",
+        description="defocus spread from chromatic aberration (1/e half-width of the Gaussian defocus distribution)",
+        free=False,
     )
