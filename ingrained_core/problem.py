@@ -149,6 +149,7 @@ def build_problem(cfg: RunConfig) -> Problem:
     registry = get_registry()
     registry.get("forward_model", cfg.forward_model.name)  # unknown names fail before any loading
     similarity = registry.get("similarity", cfg.fom.similarity)()
+    validate_optimizer(cfg)
     experiment = load_experiment(cfg.experiment)
     model, structure, report = _build_model(cfg)
     specs = _cap_crop_bounds(cfg, model.Params, experiment.data.shape)
@@ -162,6 +163,22 @@ def build_problem(cfg: RunConfig) -> Problem:
         method=reg.method,
     )
     return Problem(cfg, experiment, model, space, registrar, similarity, structure, report)
+
+
+def validate_optimizer(cfg: RunConfig) -> tuple[Any, Any]:
+    """The optimizer class and its validated options; errors name ``optimizer.options``."""
+    from pydantic import ValidationError
+
+    from .registry import get_registry
+
+    opt_cls = get_registry().get("optimizer", cfg.optimizer.name)
+    try:
+        options = opt_cls.Options.model_validate(cfg.optimizer.options)
+    except ValidationError as exc:
+        from .cli import format_user_error
+
+        raise ConfigError(f"optimizer.options for {cfg.optimizer.name!r}: {format_user_error(exc)}") from None
+    return opt_cls, options
 
 
 def check_evaluation(problem: Problem) -> Evaluation:

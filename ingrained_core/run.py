@@ -24,7 +24,7 @@ from .config import RunConfig, dump_config, read_config_file, validate_config
 from .errors import IngrainedError, RunDirectoryError
 from .lock import LOCK_NAME, RunLock
 from .optimizers import StopOptimization
-from .problem import Evaluation, Problem, build_problem, check_evaluation
+from .problem import Evaluation, Problem, build_problem, check_evaluation, validate_optimizer
 from .progress import ProgressLog, read_progress
 from .reporting import Reporter
 
@@ -204,9 +204,8 @@ class StartRunner:
         self._replay = list(self.log.rows)
         self._elapsed0 = float(self._replay[-1]["elapsed_s"]) if self._replay else 0.0
         self._t0 = time.monotonic()
-        opt_cls = _registry().get("optimizer", problem.config.optimizer.name)
+        opt_cls, options = validate_optimizer(problem.config)
         optimizer = opt_cls()
-        options = opt_cls.Options.model_validate(problem.config.optimizer.options)
         status = "finished"
         try:
             if len(self.x0) == 0:  # everything fixed: one evaluation is the answer
@@ -237,12 +236,6 @@ class StartRunner:
             self.reporter.message(
                 f"Warning - solution has significant translative offset (d_trans = {record['d_trans']})", "warning")
         return record
-
-
-def _registry() -> Any:
-    from .registry import get_registry
-
-    return get_registry()
 
 
 def write_structure(problem: Problem, values: dict[str, float], out_dir: Path) -> None:
