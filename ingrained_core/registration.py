@@ -39,8 +39,9 @@ from .errors import ConfigError
 COARSE_MIN_SIZE = 70
 QUANT_LEVELS = 64
 CHI2_BINS = 16
-N_CANDIDATES = 4
-FINE_TESTS = 3
+N_CANDIDATES = 3
+FINE_TESTS = 2
+PATCH_CACHE = 512
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,35 @@ class _Chi2:
         return -chi / (h * w)  # higher is better, like NCC
 
 
-def residual_shift(simulation: np.ndarray, patch: np.ndarray) -> tuple[int, int]:
-    """Whole-pixel translation cross-correlation still finds between simulation and patch."""
+def residual_shift_exact(simulation: np.ndarray, patch: np.ndarray) -> tuple[int, int]:
+    """``skimage.registration.phase_cross_correlation(patch, simulation, normalization=None)``
+    as whole pixels: the reference definition the fast :func:`residual_shift` is checked against."""
     from skimage.registration import phase_cross_correlation
 
     shift, _, _ = phase_cross_correlation(patch, simulation, normalization=None)
     return int(round(float(shift[0]))), int(round(float(shift[1])))
+
+
+def residual_shift(simulation: np.ndarray, patch: np.ndarray, sim_spectrum: np.ndarray | None = None,
+                   patch_spectrum: np.ndarray | None = None) -> tuple[int, int]:
+    """Whole-pixel translation that cross-correlation still finds between simulation and patch.
+
+    Exactly ``phase_cross_correlation(patch, simulation, normalization=None)`` of
+    scikit-image (unnormalised circular cross-correlation on the images' own size, peak of
+    its magnitude, shifts past the midpoint wrapped to negative), as the published runs
+    computed d_trans, but with real FFTs and optional precomputed spectra
+    (``rfft2`` of each image) so repeated tests cost one inverse transform.
+    """
+    shape = patch.shape
+    fs = sfft.rfft2(simulation) if sim_spectrum is None else sim_spectrum
+    fp = sfft.rfft2(patch) if patch_spectrum is None else patch_spectrum
+    cc = sfft.irfft2(fp * np.conj(fs), s=shape)
+    peak = np.unravel_index(int(np.argmax(np.abs(cc))), shape)
+    out = []
+    for p, n in zip(peak, shape):
+        p = int(p)
+        out.append(p - n if p > n // 2 else p)
+    return out[0], out[1]
 
 
 class Registrar:
@@ -176,8 +200,21 @@ class Registrar:
         self.method = method
         self._native = _Surface(exp)
         self._coarse: dict[int, tuple[np.ndarray, object]] = {}
+        self._spectra: dict[tuple[int, int, int, int], np.ndarray] = {}
 
     # -- pieces ----------------------------------------------------------------------------
+    def _patch_spectrum(self, r: int, c: int, h: int, w: int) -> np.ndarray:
+        """``rfft2`` of an experimental patch; an optimizer revisits the same placements and
+        crop sizes many times, so the most recent ones are kept (experiment-only data)."""
+        key = (r, c, h, w)
+        spec = self._spectra.pop(key, None)
+        if spec is None:
+            spec = sfft.rfft2(self.experiment[r : r + h, c : c + w])
+        self._spectra[key] = spec
+        if len(self._spectra) > PATCH_CACHE:
+            self._spectra.pop(next(iter(self._spectra)))
+        return spec
+
     def _coarse_scorer(self, f: int) -> tuple[np.ndarray, object]:
         if f not in self._coarse:
             img = _quantise(_block_mean(self.experiment, f))
@@ -233,6 +270,7 @@ class Registrar:
             work[max(0, r - sep) : r + sep + 1, max(0, c - sep) : c + sep + 1] = -np.inf
         # Fine: one native NCC surface, tested around each candidate.
         native = self._native.ncc(sim)
+        sim_fft = sfft.rfft2(sim)
         best: tuple[tuple[int, float], int, int, tuple[int, int]] | None = None
         radius = f + 2
         tested: set[tuple[int, int]] = set()
@@ -250,7 +288,7 @@ class Registrar:
                 if (r, c) in tested:
                     continue
                 tested.add((r, c))
-                shift = residual_shift(sim, self.experiment[r : r + h, c : c + w])
+                shift = residual_shift(sim, self.experiment[r : r + h, c : c + w], sim_fft, self._patch_spectrum(r, c, h, w))
                 key = (abs(shift[0]) + abs(shift[1]), -float(native[r, c]))
                 if best is None or key < best[0]:
                     best = (key, r, c, shift)
