@@ -8,7 +8,8 @@
    few well-separated placements become candidates.
 2. **Fine**: around each candidate, at native resolution, the placements of one
    normalised cross-correlation surface (the whole +-(factor + 2) px neighbourhood at
-   once) are tested, best first, for *stability*: unnormalised phase cross-correlation
+   once), and the best position of that surface over the whole allowed window, are
+   tested, best first (at most six), for *stability*: unnormalised phase cross-correlation
    (``normalization=None``) between simulation and patch finds no residual shift.
 3. The chosen placement is the stable one with the highest correlation; if none is
    stable, the one with the smallest residual shift. ``d_trans`` = |dy| + |dx| of that
@@ -42,6 +43,7 @@ CHI2_BINS = 16
 N_CANDIDATES = 3
 FINE_TESTS = 2
 PATCH_CACHE = 512
+MAX_TESTS = 6
 
 
 @dataclass(frozen=True)
@@ -271,9 +273,8 @@ class Registrar:
         # Fine: one native NCC surface, tested around each candidate.
         native = self._native.ncc(sim)
         sim_fft = sfft.rfft2(sim)
-        best: tuple[tuple[int, float], int, int, tuple[int, int]] | None = None
         radius = f + 2
-        tested: set[tuple[int, int]] = set()
+        positions: dict[tuple[int, int], float] = {}
         for r0, c0 in candidates:
             ra, rb = max(r_lo, r0 - radius), min(r_hi, r0 + radius)
             ca, cb = max(c_lo, c0 - radius), min(c_hi, c0 + radius)
@@ -281,20 +282,24 @@ class Registrar:
                 ra = rb = min(max(r0, r_lo), r_hi)
                 ca = cb = min(max(c0, c_lo), c_hi)
             local = native[ra : rb + 1, ca : cb + 1]
-            order = np.argsort(-local, axis=None, kind="stable")[:FINE_TESTS]
-            for k in order:
+            for k in np.argsort(-local, axis=None, kind="stable")[:FINE_TESTS]:
                 dr, dc = divmod(int(k), local.shape[1])
-                r, c = ra + dr, ca + dc
-                if (r, c) in tested:
-                    continue
-                tested.add((r, c))
-                shift = residual_shift(sim, self.experiment[r : r + h, c : c + w], sim_fft, self._patch_spectrum(r, c, h, w))
-                key = (abs(shift[0]) + abs(shift[1]), -float(native[r, c]))
-                if best is None or key < best[0]:
-                    best = (key, r, c, shift)
-                if shift == (0, 0):
-                    break
-            if best is not None and best[0][0] == 0:
+                positions[(ra + dr, ca + dc)] = float(local[dr, dc])
+        # The native surface is complete anyway: its best allowed position is a candidate too.
+        allowed = native[r_lo : r_hi + 1, c_lo : c_hi + 1]
+        if allowed.size:
+            dr, dc = divmod(int(np.argmax(allowed)), allowed.shape[1])
+            positions[(r_lo + dr, c_lo + dc)] = float(allowed[dr, dc])
+        # Test the best-correlated positions first; the first stable one wins, else the one
+        # with the smallest residual shift.
+        best: tuple[tuple[int, float], int, int, tuple[int, int]] | None = None
+        ranked = sorted(positions.items(), key=lambda item: (-item[1], item[0]))[:MAX_TESTS]
+        for (r, c), score in ranked:
+            shift = residual_shift(sim, self.experiment[r : r + h, c : c + w], sim_fft, self._patch_spectrum(r, c, h, w))
+            key = (abs(shift[0]) + abs(shift[1]), -score)
+            if best is None or key < best[0]:
+                best = (key, r, c, shift)
+            if shift == (0, 0):
                 break
         assert best is not None
         (d_trans, neg_score), r, c, shift = best
