@@ -128,3 +128,30 @@ def test_multistart_writes_starts_and_keeps_the_best(lattice_case: Path, tmp_pat
     parallel = fuse(lattice_case, tmp_path / "par", starts=3, max_evals=25,
                     overrides=["optimizer.executor=processes", "optimizer.workers=2"])
     assert [s["fom"] for s in sorted(parallel.starts, key=lambda s: s["start"])] == foms
+
+
+def test_frames_and_movie(lattice_case: Path, tmp_path: Path) -> None:
+    from ingrained_core.frames import render_frames, select_rows
+    from ingrained_core.progress import read_progress
+
+    run = tmp_path / "run"
+    fuse(lattice_case, run, max_evals=30)
+    _, rows = read_progress(run / "progress.csv")
+    improvements = select_rows(rows, "improvements")
+    assert improvements[0]["eval"] == 1 and all(
+        a["fom"] > b["fom"] for a, b in zip(improvements, improvements[1:]))
+    assert [r["eval"] for r in select_rows(rows, "2-4,7")] == [2, 3, 4, 7]
+    paths = render_frames(run, select="1-3", movie=True, fps=2)
+    assert [p.name for p in paths] == ["frame_00000.png", "frame_00001.png", "frame_00002.png", "progress.mp4"]
+    assert paths[-1].stat().st_size > 1000
+    with pytest.raises(ConfigError, match="--select"):
+        select_rows(rows, "3-1")
+
+
+def test_json_log_reports_every_evaluation(lattice_case: Path, tmp_path: Path, lattice_plugin: Path) -> None:
+    proc = run_cli(["fuse", str(lattice_case), "--out", str(tmp_path / "r"), "--max-evals", "12", "--json-log"],
+                   env={"PYTHONPATH": str(lattice_plugin)})
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[0]["event"] == "begin" and events[-1]["event"] == "end"
+    assert sum(e["event"] == "evaluation" for e in events) == 12
