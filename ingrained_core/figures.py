@@ -60,7 +60,7 @@ def fused_figure(
         ax.add_patch(Rectangle((col - 0.5, row - 0.5), w, h, fill=False, edgecolor="#ffb000", linewidth=1.2))
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93) if title else None)
     return fig
 
 
