@@ -87,3 +87,21 @@ def test_two_processes_cannot_share_a_run_dir(lattice_case: Path, tmp_path: Path
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_best(lattice_case: Path, tmp_path: Path, lattice_plugin: Path) -> None:
+    run = tmp_path / "run"
+    proc = _start_fuse(lattice_case, run, lattice_plugin)
+    _wait_rows(run / "progress.csv", 10, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    best = json.loads((run / "best.json").read_text())
+    assert best["status"] == "interrupted" and best["stop_reason"] == "interrupted"
+    assert (run / "fused.png").stat().st_size > 0 and not (run / ".ingrained.lock").exists()
+    n = len(_rows(run / "progress.csv"))
+    assert best["evaluations"] == n
+    done = run_cli(["resume", str(run), "--quiet"], env={"PYTHONPATH": str(lattice_plugin)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "best.json").read_text())["status"] == "finished"
