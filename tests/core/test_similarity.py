@@ -49,3 +49,48 @@ def test_errors_name_the_problem(pair: tuple[np.ndarray, np.ndarray]) -> None:
         PaperSSIM().distance(a, a[:-1])
     with pytest.raises(ConfigError, match="window 35 px is larger"):
         PaperSSIM().distance(a[:30, :30], a[:30, :30])
+
+
+def test_both_equal_scikit_image_on_real_patches(twin_experiment: np.ndarray) -> None:
+    rng = np.random.default_rng(5)
+    exp = twin_experiment
+    for h, w in ((201, 167), (195, 153), (35, 40), (80, 61)):
+        r, c = int(rng.integers(0, 302 - h)), int(rng.integers(0, 302 - w))
+        a = exp[r : r + h, c : c + w]
+        b = exp[r + 1 : r + 1 + h, c : c + w] + rng.normal(0, 0.3 * exp.std(), (h, w))
+        paper = 1 - structural_similarity(to_uint8(a), to_uint8(b), win_size=35, data_range=255)
+        assert PaperSSIM().distance(a, b) == pytest.approx(paper, abs=1e-12)
+        ua, ub = ((x - x.min()) / (x.max() - x.min()) for x in (a, b))
+        float7 = 1 - structural_similarity(ua, ub, win_size=7, data_range=1.0)
+        assert FloatSSIM7().distance(a, b) == pytest.approx(float7, abs=1e-12)
+
+
+def test_patch_with_itself_and_affine_intensity_copies_are_zero(twin_experiment: np.ndarray) -> None:
+    patch = twin_experiment[50:251, 60:227]
+    for sim in (PaperSSIM(), FloatSSIM7()):
+        assert sim.distance(patch, patch.copy()) == 0.0
+        assert sim.distance(2.5 * patch - 100.0, patch) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_constant_images_have_a_defined_distance(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    a, _ = pair
+    flat = np.full(a.shape, 7.0)
+    for sim in (PaperSSIM(), FloatSSIM7()):
+        assert sim.distance(flat, np.full(a.shape, -2.0)) == 0.0  # both scale to zeros
+        d = sim.distance(flat, a)
+        assert np.isfinite(d) and 0.5 < d <= 1.0
+    zeros = np.zeros(a.shape, dtype=np.uint8)
+    expected = 1 - structural_similarity(zeros, to_uint8(a), win_size=35, data_range=255)
+    assert PaperSSIM().distance(flat, a) == pytest.approx(expected, abs=1e-12)
+
+
+def test_non_finite_and_non_2d_inputs_are_errors(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    a, _ = pair
+    bad = a.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ConfigError, match="NaN or infinite"):
+        PaperSSIM().distance(a, bad)
+    with pytest.raises(ConfigError, match="2-D images of the same shape"):
+        FloatSSIM7().distance(a[None], a[None])
+    with pytest.raises(ConfigError, match="window 7 px is larger"):
+        FloatSSIM7().distance(a[:6, :50], a[:6, :50])
