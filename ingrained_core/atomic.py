@@ -18,6 +18,16 @@ import numpy as np
 from .errors import RunDirectoryError
 
 
+def _file_mode() -> int:
+    """0666 minus the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], None]) -> None:
     """Call ``write(fh)`` on a temporary file next to ``path`` and atomically replace ``path``."""
     path = Path(path)
@@ -27,6 +37,7 @@ def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], None]) -
         raise RunDirectoryError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _FILE_MODE)  # mkstemp makes 0600; run files are as readable as any other
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

@@ -32,6 +32,11 @@ def ingrained_optimizers() -> list[Contribution]:
         Contribution("powell", "ingrained_core.optimizers:Powell", "scipy Powell (the paper's default)"),
         Contribution("nelder-mead", "ingrained_core.optimizers:NelderMead", "scipy Nelder-Mead simplex"),
         Contribution("cobyla", "ingrained_core.optimizers:Cobyla", "scipy COBYLA"),
+        Contribution(
+            "scan-powell",
+            "ingrained_core.optimizers:ScanPowell",
+            "global-then-local: coarse coordinate scans, then Powell",
+        ),
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -154,37 +155,79 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def _suggest(exc: ValidationError) -> str:
-    """Closest known keys for unknown ones (extra_forbidden errors)."""
+def _suggest(exc: ValidationError, root: Any = None, prefix: str = "") -> str:
+    """Closest known keys for unknown ones (extra_forbidden errors), also in nested sections.
+
+    The error location is walked through the models from ``root`` (default
+    :class:`RunConfig`): through dict values (``forward_model.params.<name>``), list items
+    (``experiment.preprocess.<i>``) and tagged unions (the step's ``op``), so that an unknown
+    key anywhere gets the closest key of the model it belongs to.
+    """
     hints = []
     for err in exc.errors():
         if err.get("type") != "extra_forbidden":
             continue
         loc = err["loc"]
-        model: Any = RunConfig
-        for part in loc[:-1]:
-            field = getattr(model, "model_fields", {}).get(part)
-            ann = getattr(field, "annotation", None) if field else None
-            model = _model_of(ann)
-            if model is None:
-                break
-        if model is not None and hasattr(model, "model_fields"):
+        model = _model_at(root if root is not None else RunConfig, list(loc[:-1]))
+        if model is not None:
             close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
             if close:
-                hints.append(f"unknown key {'.'.join(map(str, loc))!r}: did you mean {close[0]!r}?")
+                hints.append(f"unknown key {prefix + '.'.join(map(str, loc))!r}: did you mean {close[0]!r}?")
     return "; ".join(hints)
 
 
-def _model_of(annotation: Any) -> Any:
+def _model_at(annotation: Any, parts: list[Any], depth: int = 0) -> Any:
+    """The pydantic model that ``parts`` (a validation-error location) leads to, or None."""
+    import types
     import typing
 
+    if depth > 20:
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _model_at(args[0], parts, depth + 1)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        m = _model_of(arg)
-        if m is not None:
-            return m
+        if not parts:
+            return annotation
+        field = annotation.model_fields.get(str(parts[0]))
+        return _model_at(field.annotation, parts[1:], depth + 1) if field is not None else None
+    if not parts:
+        return None
+    if origin in (dict, typing.Mapping) or (isinstance(origin, type) and issubclass(origin, dict)):
+        return _model_at(args[1], parts[1:], depth + 1) if len(args) == 2 else None
+    if origin in (list, tuple, set, frozenset) and isinstance(parts[0], int):
+        return _model_at(args[0], parts[1:], depth + 1) if args else None
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        for m in members:  # a tagged union puts the tag into the location
+            if isinstance(parts[0], str) and _has_tag(m, parts[0]):
+                return _model_at(m, parts[1:], depth + 1)
+        for m in members:
+            found = _model_at(m, parts, depth + 1)
+            if found is not None:
+                return found
     return None
+
+
+def _has_tag(annotation: Any, tag: str) -> bool:
+    """Whether a model has a ``Literal`` field (a union discriminator) allowing ``tag``."""
+    import typing
+
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return False
+    if annotation.__name__ == tag:
+        return True
+    return any(typing.get_origin(f.annotation) is typing.Literal and tag in typing.get_args(f.annotation)
+               for f in annotation.model_fields.values())
+
+
+def closest_key_hint(exc: ValidationError, model: Any, prefix: str = "") -> str:
+    """``" (unknown key 'x.y': did you mean 'z'?)"`` for a validation error of ``model``, or ``""``."""
+    hint = _suggest(exc, model, prefix)
+    return f" ({hint})" if hint else ""
 
 
 def validate_config(data: dict[str, Any], base_dir: Path, source: str = "config") -> RunConfig:
@@ -193,6 +236,8 @@ def validate_config(data: dict[str, Any], base_dir: Path, source: str = "config"
     data.pop("provenance", None)
     given_base = data.pop("base_dir", None)
     if given_base:
+        if not isinstance(given_base, str):
+            raise ConfigError(f"{source}: base_dir must be a directory path (a string), got {given_base!r}")
         base_dir = Path(given_base)
     try:
         cfg = RunConfig.model_validate(data, context={"base_dir": base_dir})
@@ -217,7 +262,33 @@ def dump_config(cfg: RunConfig, provenance: dict[str, Any]) -> str:
 
     data = cfg.model_dump(mode="json", exclude_none=True)
     data["provenance"] = provenance
-    return tomli_w.dumps(_drop_empty(data))
+    removed = _drop_secrets(data)
+    text = tomli_w.dumps(_drop_empty(data))
+    if removed:
+        text = (f"# removed: {', '.join(removed)} (secrets are never written into a run directory; "
+                "set them in the environment, e.g. MP_API_KEY, to resume)\n" + text)
+    return text
+
+
+#: config keys holding secrets (API keys, tokens, passwords): never written by ``dump_config``
+SECRET_KEYS = re.compile(r"(api_?key|token|secret|password|passwd)$", re.IGNORECASE)
+
+
+def _drop_secrets(obj: Any, prefix: str = "") -> list[str]:
+    """Remove secret-named keys from nested dicts in place; return their dotted names."""
+    removed: list[str] = []
+    if isinstance(obj, dict):
+        for key in list(obj):
+            name = f"{prefix}{key}"
+            if isinstance(key, str) and SECRET_KEYS.search(key):
+                del obj[key]
+                removed.append(name)
+            else:
+                removed += _drop_secrets(obj[key], name + ".")
+    elif isinstance(obj, list):
+        for i, item in enumerate(obj):
+            removed += _drop_secrets(item, f"{prefix}{i}.")
+    return removed
 
 
 def _drop_empty(obj: Any) -> Any:

@@ -125,7 +125,7 @@ def _build_model(cfg: RunConfig) -> tuple[Any, Any, dict[str, Any]]:
                 "(e.g. builder = \"file\", path = \"structure.cif\")"
             )
         builder = registry.get("structure_builder", cfg.structure.builder)()
-        bcfg = builder.Config.model_validate(cfg.structure.builder_fields(), context={"base_dir": cfg.base_dir})
+        bcfg = _validate_builder_config(builder, cfg)
         result = builder.build(bcfg)
         structure, report = result.structure, dict(result.report)
         model = model_cls(structure, **cfg.forward_model.options)
@@ -140,6 +140,21 @@ def _build_model(cfg: RunConfig) -> tuple[Any, Any, dict[str, Any]]:
     return model, structure, report
 
 
+def _validate_builder_config(builder: Any, cfg: RunConfig) -> Any:
+    """The builder's own config from ``[structure]``; errors name the section and the closest key."""
+    from pydantic import ValidationError
+
+    assert cfg.structure is not None
+    try:
+        return builder.Config.model_validate(cfg.structure.builder_fields(), context={"base_dir": cfg.base_dir})
+    except ValidationError as exc:
+        from .cli import format_user_error
+        from .config import closest_key_hint
+
+        raise ConfigError(f"[structure] (builder {cfg.structure.builder!r}): {format_user_error(exc)}"
+                          + closest_key_hint(exc, builder.Config, "structure.")) from None
+
+
 def build_problem(cfg: RunConfig) -> Problem:
     """Load the experiment, build the structure and the model, and set up registration."""
     from .experiment import load_experiment
@@ -148,6 +163,8 @@ def build_problem(cfg: RunConfig) -> Problem:
 
     registry = get_registry()
     registry.get("forward_model", cfg.forward_model.name)  # unknown names fail before any loading
+    if cfg.structure is not None:
+        registry.get("structure_builder", cfg.structure.builder)  # listed with the available ones
     similarity = registry.get("similarity", cfg.fom.similarity)()
     validate_optimizer(cfg)
     experiment = load_experiment(cfg.experiment)
@@ -177,7 +194,10 @@ def validate_optimizer(cfg: RunConfig) -> tuple[Any, Any]:
     except ValidationError as exc:
         from .cli import format_user_error
 
-        raise ConfigError(f"optimizer.options for {cfg.optimizer.name!r}: {format_user_error(exc)}") from None
+        from .config import closest_key_hint
+
+        raise ConfigError(f"optimizer.options for {cfg.optimizer.name!r}: {format_user_error(exc)}"
+                          + closest_key_hint(exc, opt_cls.Options, "optimizer.options.")) from None
     return opt_cls, options
 
 

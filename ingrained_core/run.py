@@ -239,7 +239,11 @@ class StartRunner:
 
 
 def write_structure(problem: Problem, values: dict[str, float], out_dir: Path) -> None:
-    """Write the structure as simulated at ``values`` (CIF + POSCAR) when the model has one."""
+    """Write the structure as simulated at ``values`` (CIF + POSCAR) when the model has one.
+
+    POSCAR cannot hold partial occupancies: a disordered structure (allowed with
+    ``allow_partial_occupancy``) is written as CIF only, and a stale POSCAR is removed.
+    """
     structure_at = getattr(problem.model, "structure_at", None)
     if structure_at is None:
         return
@@ -250,6 +254,9 @@ def write_structure(problem: Problem, values: dict[str, float], out_dir: Path) -
     from pymatgen.io.vasp import Poscar
 
     atomic.write_text(out_dir / "structure.cif", str(CifWriter(s)))
+    if not s.is_ordered:
+        (out_dir / "structure.vasp").unlink(missing_ok=True)
+        return
     atomic.write_text(out_dir / "structure.vasp", Poscar(s).get_str() if hasattr(Poscar(s), "get_str") else str(Poscar(s)))
 
 
@@ -338,9 +345,11 @@ def _execute_starts(cfg: RunConfig, run_dir: Path, points: list[np.ndarray], bud
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed start must not kill the others
                 collect(t[2], None, exc)
-    elif opt.executor == "dask":
+    elif opt.executor == "dask" or opt.scheduler:
         from .scale import dask_map
 
+        # one task per start, each in its own temporary working directory and starts/NN;
+        # records stream back as they finish, a failed start is reported and the others go on
         for i, rec, err in dask_map(run_start_task, tasks, scheduler=opt.scheduler, workers=opt.workers):
             collect(i, rec, err)
     else:
@@ -371,7 +380,8 @@ def _aggregate(run_dir: Path, names: list[str], records: list[dict[str, Any]]) -
     total = dict(best)
     total["evaluations_all_starts"] = sum(r.get("evaluations", 0) for r in ok)
     total["starts"] = [{"start": r["start"], "fom": r.get("fom"), "status": r.get("status"),
-                        "stop_reason": r.get("stop_reason"), "error": r.get("error")} for r in records]
+                        "stop_reason": r.get("stop_reason"), "error": r.get("error")}
+                       for r in sorted(records, key=lambda r: r["start"])]  # completion order varies
     atomic.write_json(run_dir / "best.json", total)
     # Merged log: every start's rows with a trailing 'start' column.
     lines = []
@@ -394,6 +404,7 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     problem = problem or build_problem(cfg)
     if not resume:
         atomic.write_text(run_dir / "config.toml", dump_config(cfg, provenance()))
+    if not resume or not (run_dir / "experiment.npy").exists():  # a kill may fall between the two writes
         atomic.write_npy(run_dir / "experiment.npy", problem.experiment.data)
     reporter.begin(f"ingrained fuse -> {run_dir}", problem.space.free_names)
     points = start_points(problem, opt.starts, opt.seed)

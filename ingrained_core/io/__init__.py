@@ -8,6 +8,8 @@ naming the file and what was expected.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,31 @@ def choose_reader(path: Path, head: bytes) -> tuple[str, Any, list[str]]:
     )
 
 
+@contextmanager
+def _capture_library_logs(messages: list[str]) -> Iterator[None]:
+    """Collect what reader libraries (tifffile, rosettasciio, ...) log while a file is read.
+
+    Without this, their log records reach stderr through logging's last-resort handler,
+    beside the one clear error message; here they become notices or part of that message.
+    """
+    import logging
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                messages.append(record.getMessage().strip()[:200])
+            except Exception:  # noqa: BLE001 - a malformed record must not break reading
+                pass
+
+    handler = _Collect(level=logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
 def read_image(path: str | Path, *, reader: str | None = None, **options: Any) -> ExperimentImage:
     """Read an experimental image: a finite 2-D float64 array, its pixel size in Å (or None), metadata.
 
@@ -129,17 +156,21 @@ def read_image(path: str | Path, *, reader: str | None = None, **options: Any) -
                 f"it takes: {', '.join(accepted) or '(none)'}"
             )
     instance = impl() if isinstance(impl, type) else impl
+    logged: list[str] = []
     try:
-        image = instance.read(p, **opts)
+        with _capture_library_logs(logged):
+            image = instance.read(p, **opts)
     except IngrainedError:
         raise
     except MemoryError:
         raise InputFileError(f"{p}: too large to read into memory") from None
     except Exception as exc:
         msg = str(exc).strip() or type(exc).__name__
+        said = f"; the reader library said: {'; '.join(logged[:3])}" if logged else ""
         raise InputFileError(
-            f"{p}: cannot be read as {_describe(name, impl)}: {msg} (the file may be truncated or corrupt)"
+            f"{p}: cannot be read as {_describe(name, impl)}: {msg}{said} (the file may be truncated or corrupt)"
         ) from exc
+    notices.extend(f"reader library: {m}" for m in logged[:5])
     if not isinstance(image, ExperimentImage):
         raise InputFileError(
             f"{p}: reader {name!r} returned {type(image).__name__}, expected an ExperimentImage"

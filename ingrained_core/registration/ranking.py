@@ -26,6 +26,10 @@ import scipy.fft as sfft
 from .images import box_sums, integral
 
 
+#: window-norm maps kept per NCCRanker (one per simulation shape, least recently used dropped)
+NORMS_CACHE = 64
+
+
 class NCCRanker:
     """Normalised cross-correlation of templates with one fixed image."""
 
@@ -39,12 +43,16 @@ class NCCRanker:
         self._norms: dict[tuple[int, int], np.ndarray] = {}
 
     def _window_norms(self, h: int, w: int) -> np.ndarray:
-        norms = self._norms.get((h, w))
+        # Kept for the most recent NORMS_CACHE shapes only: an optimizer varying the crop
+        # size visits many shapes, and an unbounded dict grew by ~50 MB per 1000 evaluations.
+        norms = self._norms.pop((h, w), None)
         if norms is None:
             s1 = box_sums(self._s1, h, w)
             var = box_sums(self._s2, h, w) - s1 * s1 / (h * w)
             norms = np.sqrt(np.maximum(var, 0.0))
-            self._norms[(h, w)] = norms
+            if len(self._norms) >= NORMS_CACHE:
+                self._norms.pop(next(iter(self._norms)))  # least recently used
+        self._norms[(h, w)] = norms
         return norms
 
     def scores(self, template: np.ndarray) -> np.ndarray:

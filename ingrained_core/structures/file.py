@@ -65,6 +65,8 @@ def read_structure(path: str | Path, fmt: str | None = None, *, allow_partial_oc
         raise InputFileError(f"cannot read a structure from {path} (truncated, corrupt or unknown format): {detail}")
     if len(structure) == 0:
         raise InputFileError(f"structure file {path} holds no atoms")
+    if (fmt or path.suffix.lstrip(".")).lower() in ("cif", "mcif"):
+        _check_declared_formula(path, structure)
     if abs(structure.lattice.volume) < 1e-6:
         raise InputFileError(f"structure file {path} has no periodic cell (zero volume); give a cell (e.g. extended XYZ Lattice=)")
     if not structure.is_ordered and not allow_partial_occupancy:
@@ -76,6 +78,37 @@ def read_structure(path: str | Path, fmt: str | None = None, *, allow_partial_oc
             "allow_partial_occupancy = true to weight species by occupancy"
         )
     return structure
+
+
+def _check_declared_formula(path: Path, structure: Any) -> None:
+    """A CIF cut at a line boundary inside its atom loop is still valid CIF, with atoms missing.
+
+    CIF has no atom count, but most files declare ``_chemical_formula_sum``: when the
+    element ratios read differ from the declared ones, the file is refused as truncated.
+    """
+    import re
+
+    from pymatgen.core import Composition
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if len(re.findall(r"^\s*data_", text, flags=re.MULTILINE)) > 1:
+        return  # several blocks: pymatgen read the first; the declarations are per block
+    m = re.search(r"^\s*_chemical_formula_sum\s+(?:'([^']*)'|\"([^\"]*)\"|(\S+))", text, flags=re.MULTILINE)
+    if not m:
+        return
+    declared_text = next(g for g in m.groups() if g is not None).strip()
+    try:
+        declared = Composition(declared_text)
+    except Exception:  # noqa: BLE001 - an unparsable declaration is not ours to judge
+        return
+    read = structure.composition
+    if declared.num_atoms == 0 or read.reduced_composition.almost_equals(declared.reduced_composition, rtol=1e-3):
+        return
+    raise InputFileError(
+        f"structure file {path} declares _chemical_formula_sum '{declared_text}' but its atom sites hold "
+        f"{read.formula} ({len(structure)} sites): the file is probably truncated; if the declaration is known to "
+        "differ (e.g. unlocated H atoms), remove the _chemical_formula_sum line"
+    )
 
 
 def _read_pymatgen(path: Path, fmt: str | None, errors: list[str]) -> Any:

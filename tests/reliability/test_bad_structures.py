@@ -1,0 +1,204 @@
+"""Bad structure and charge-density files through ``ingrained fuse`` (the run-level path).
+
+Structures go through the ``file`` builder of a ``haadf`` run on the real twin image;
+densities through the ``stm`` model's ``forward_model.input``. Each bad file gives one
+``error:`` line naming the file, exit code 2, and no run directory.
+
+Partial occupancies: by default a CIF with partially occupied sites is refused (the
+projection and the collision removal need one species per site), with a message naming
+the first disordered site and the two ways out; with ``allow_partial_occupancy = true``
+the run goes on and the HAADF model weights each species by its occupancy (tested below:
+the simulation of Cd0.5Zn0.5Te lies between those of CdTe and ZnTe).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import assert_user_error
+
+TWIN = """
+[experiment]
+path = "{image}"
+
+[structure]
+builder = "file"
+path = "{structure}"
+{structure_extra}
+
+[forward_model]
+name = "haadf"
+
+[forward_model.options]
+tiles = 6
+
+[forward_model.params]
+pixel_size = {{ start = 0.15, min = 0.12, max = 0.18 }}
+crop_height = 41
+crop_width = 41
+
+[optimizer]
+max_evals = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def cdte_cif(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The bundled CdTe conventional cell written as CIF (pymatgen's writer)."""
+    from pymatgen.io.cif import CifWriter
+
+    from ingrained_core.structures.library import library_structure
+
+    s, _ = library_structure("CdTe", "F-43m", lattice_a=6.629)
+    return str(CifWriter(s))
+
+
+def _twin_config(d: Path, real, structure: Path, extra: str = "") -> Path:
+    image = real("stem/cdte_twin/HAADF26.dm3")
+    cfg = d / "fuse.toml"
+    cfg.write_text(TWIN.format(image=image, structure=structure.name, structure_extra=extra))
+    return cfg
+
+
+def _fuse_fails(cli, cfg: Path, *needles: str) -> str:
+    run = cfg.parent / "run"
+    line = assert_user_error(cli("fuse", cfg, "--out", run, "--quiet"), *needles)
+    assert not run.exists()
+    return line
+
+
+@pytest.mark.parametrize("lines", [pytest.param(2, marks=pytest.mark.slow), pytest.param(5, marks=pytest.mark.slow),
+                                   8, pytest.param(200, marks=pytest.mark.slow), -1])
+def test_truncated_poscar(cli, real, tmp_path: Path, lines: int) -> None:
+    src = real("stem/cdte_twin/bicrystal.POSCAR.vasp").read_text().splitlines(keepends=True)
+    (tmp_path / "cut.vasp").write_text("".join(src[:lines]))
+    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "cut.vasp"), "cut.vasp", "truncated")
+
+
+@pytest.mark.parametrize("cut", ["header", "mid-line", "loop-line"])
+def test_truncated_cif(cli, real, tmp_path: Path, cdte_cif: str, cut: str) -> None:
+    """Cut in the header, in the middle of an atom line, and at a line boundary in the atom loop
+    (valid CIF with atoms missing: caught by the declared _chemical_formula_sum)."""
+    lines = cdte_cif.splitlines(keepends=True)
+    text = {"header": "".join(lines[:8]),
+            "mid-line": "".join(lines[:-3]) + lines[-3][:20],
+            "loop-line": "".join(lines[:-2])}[cut]
+    (tmp_path / "cut.cif").write_text(text)
+    line = _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "cut.cif"), "cut.cif")
+    assert "truncated" in line
+
+
+def test_empty_structures(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+    (tmp_path / "empty.cif").write_text("")
+    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "empty.cif"), "empty.cif", "empty")
+    # a POSCAR with a cell and no atoms
+    (tmp_path / "none.vasp").write_text("no atoms\n1.0\n5 0 0\n0 5 0\n0 0 5\nCd\n0\nDirect\n")
+    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "none.vasp"), "none.vasp")
+
+
+def _disordered_cif(cdte_cif: str) -> str:
+    from pymatgen.core import Structure
+    from pymatgen.io.cif import CifWriter
+
+    s = Structure.from_str(cdte_cif, fmt="cif")
+    s.replace_species({"Cd": {"Cd": 0.5, "Zn": 0.5}})
+    return str(CifWriter(s))
+
+
+def test_partial_occupancy_refused_by_default(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+    (tmp_path / "czt.cif").write_text(_disordered_cif(cdte_cif))
+    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "czt.cif"), "czt.cif",
+                "partially occupied sites (4 of 8", "allow_partial_occupancy")
+
+
+@pytest.mark.slow
+def test_partial_occupancy_weighted_when_allowed(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+    """allow_partial_occupancy = true: the run works and Cd0.5Zn0.5 is weighted between Cd and Zn."""
+    from pymatgen.core import Structure
+    from pymatgen.io.cif import CifWriter
+
+    s = Structure.from_str(cdte_cif, fmt="cif")
+    files = {"czt": _disordered_cif(cdte_cif), "cdte": cdte_cif}
+    zn = s.copy()
+    zn.replace_species({"Cd": "Zn"})
+    files["znte"] = str(CifWriter(zn))
+    sims = {}
+    for name, text in files.items():
+        d = tmp_path / name
+        d.mkdir()
+        (d / f"{name}.cif").write_text(text)
+        cfg = _twin_config(d, real, d / f"{name}.cif", "allow_partial_occupancy = true")
+        # one evaluation each, at the same start point
+        proc = cli("fuse", cfg, "--out", d / "run", "--quiet", "--max-evals", "1")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads((d / "run" / "best.json").read_text())["evaluations"] == 1
+        assert (d / "run" / "structure.cif").exists()
+        assert (d / "run" / "structure.vasp").exists() == (name != "czt")  # POSCAR holds no occupancies
+        sims[name] = np.load(d / "run" / "simulation.npy", allow_pickle=False)
+    total = {k: float(v.sum()) for k, v in sims.items()}
+    assert total["znte"] < total["czt"] < total["cdte"]
+
+
+@pytest.fixture(scope="module")
+def small_parchg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A coarse synthetic Cu2O(111) PARCHG (written by the STM plugin's own writer)."""
+    pytest.importorskip("ingrained_stm")
+    from ingrained_stm.synthetic import make_cu2o_111_parchg
+
+    return make_cu2o_111_parchg(tmp_path_factory.mktemp("parchg") / "Cu2O_111.PARCHG", spacing=0.3)
+
+
+STM = """
+[experiment]
+path = "{image}"
+
+[[experiment.preprocess]]
+op = "crop"
+rows = [220, 370]
+cols = [140, 290]
+
+[forward_model]
+name = "stm"
+input = "{density}"
+
+[forward_model.params]
+crop_height = 61
+crop_width = 61
+
+[optimizer]
+max_evals = 2
+"""
+
+
+@pytest.mark.parametrize("frac", [pytest.param(0.02, marks=pytest.mark.slow), 0.5, pytest.param(0.999, marks=pytest.mark.slow)])
+def test_truncated_parchg(cli, real, tmp_path: Path, small_parchg: Path, frac: float) -> None:
+    raw = small_parchg.read_bytes()
+    (tmp_path / "cut.PARCHG").write_bytes(raw[: int(len(raw) * frac)])
+    cfg = tmp_path / "fuse.toml"
+    cfg.write_text(STM.format(image=real("stm/cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="cut.PARCHG"))
+    _fuse_fails(cli, cfg, "cut.PARCHG", "expected")
+
+
+@pytest.mark.parametrize("delta", [-7, pytest.param(+5, marks=pytest.mark.slow)])
+def test_cube_with_wrong_counts(cli, real, tmp_path: Path, delta: int) -> None:
+    """A cube file whose header counts (6 x 5 x 8) disagree with the number of values."""
+    n = (6, 5, 8)
+    head = ["cube", "wrong counts", "    1    0.000000    0.000000    0.000000",
+            f"    {n[0]}    0.500000    0.000000    0.000000", f"    {n[1]}    0.000000    0.500000    0.000000",
+            f"    {n[2]}    0.000000    0.000000    0.500000", "   29   29.000000    1.000000    1.000000    1.000000"]
+    vals = np.random.default_rng(0).random(int(np.prod(n)) + delta)
+    body = "\n".join(" ".join(f"{v:.5e}" for v in vals[i:i + 6]) for i in range(0, len(vals), 6))
+    (tmp_path / "bad.cube").write_text("\n".join(head) + "\n" + body + "\n")
+    cfg = tmp_path / "fuse.toml"
+    cfg.write_text(STM.format(image=real("stm/cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="bad.cube"))
+    _fuse_fails(cli, cfg, "bad.cube", "grid counts")
+
+
+def test_missing_density(cli, real, tmp_path: Path) -> None:
+    cfg = tmp_path / "fuse.toml"
+    cfg.write_text(STM.format(image=real("stm/cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="nothere.PARCHG"))
+    _fuse_fails(cli, cfg, "nothere.PARCHG", "not found")
