@@ -193,7 +193,6 @@ def validate_optimizer(cfg: RunConfig) -> tuple[Any, Any]:
         options = opt_cls.Options.model_validate(cfg.optimizer.options)
     except ValidationError as exc:
         from .cli import format_user_error
-
         from .config import closest_key_hint
 
         raise ConfigError(f"optimizer.options for {cfg.optimizer.name!r}: {format_user_error(exc)}"

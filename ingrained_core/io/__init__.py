@@ -119,7 +119,7 @@ def _capture_library_logs(messages: list[str]) -> Iterator[None]:
         def emit(self, record: logging.LogRecord) -> None:
             try:
                 messages.append(record.getMessage().strip()[:200])
-            except Exception:  # noqa: BLE001 - a malformed record must not break reading
+            except Exception:  # noqa: BLE001, S110 - a malformed record must not break reading
                 pass
 
     handler = _Collect(level=logging.WARNING)

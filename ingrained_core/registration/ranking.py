@@ -25,7 +25,6 @@ import scipy.fft as sfft
 
 from .images import box_sums, integral
 
-
 #: window-norm maps kept per NCCRanker (one per simulation shape, least recently used dropped)
 NORMS_CACHE = 64
 

@@ -97,7 +97,7 @@ def _selected(session: pytest.Session) -> set[str]:
             and "case" in item.callspec.params}
 
 
-def _cases(names) -> list:  # noqa: ANN001
+def _cases(names) -> list:
     return [pytest.param(c, marks=() if c in FAST else (pytest.mark.slow,)) for c in names]
 
 
@@ -161,7 +161,7 @@ def test_relative_paths_resolve_against_the_config_file(cli, lattice_npy: Path, 
     proj = tmp_path / "project"
     (proj / "data").mkdir(parents=True)
     (proj / "data" / "experiment.npy").write_bytes(lattice_npy.read_bytes())
-    cfg = write_config(proj / "configs", "../data/experiment.npy", max_evals=3)
+    write_config(proj / "configs", "../data/experiment.npy", max_evals=3)
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "data").mkdir(parents=True)
     np.save(elsewhere / "data" / "experiment.npy", np.zeros((5, 5)))  # would fail if read

@@ -41,7 +41,7 @@ def _n_rows(path: Path) -> int:
         return 0
 
 
-def _popen(args: list[str], site: Path, **kw) -> subprocess.Popen:  # noqa: ANN003
+def _popen(args: list[str], site: Path, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(site)}
     return subprocess.Popen([sys.executable, "-m", "ingrained_core", *map(str, args)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
@@ -175,7 +175,7 @@ def test_two_runs_cannot_write_one_directory(cli, site: Path, lattice_npy: Path,
     check_run_files(run)
 
 
-def _limit_file_size(limit: int):  # noqa: ANN202
+def _limit_file_size(limit: int):
     def preexec() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG, like a full disk
@@ -190,13 +190,14 @@ def test_full_disk_gives_a_clear_error_and_keeps_the_best(site: Path, lattice_np
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(site)}
     first = subprocess.run([sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out", str(run), "--quiet",
-                            "--max-evals", "40"], env=env, capture_output=True, text=True, timeout=300)
+                            "--max-evals", "40"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stderr
     best_before = json.loads((run / "best.json").read_text())
     sim_before = np.load(run / "simulation.npy")
     limit = (run / "progress.csv").stat().st_size + 1500  # room for a few more rows only
     full = subprocess.run([sys.executable, "-m", "ingrained_core", "resume", str(run), "--quiet", "--max-evals", "200"],
-                          env=env, capture_output=True, text=True, timeout=300, preexec_fn=_limit_file_size(limit))
+                          env=env, capture_output=True, text=True, timeout=300, check=False,
+                          preexec_fn=_limit_file_size(limit))
     line = assert_user_error(full, "cannot")
     assert str(run) in line and ("File too large" in line or "previous version is kept" in line), line
     check_run_files(run)
@@ -206,10 +207,10 @@ def test_full_disk_gives_a_clear_error_and_keeps_the_best(site: Path, lattice_np
     assert not list(run.glob(".*.tmp")), "temporary files of failed writes are removed"
     # space again: resume completes and the log is the uninterrupted one
     done = subprocess.run([sys.executable, "-m", "ingrained_core", "resume", str(run), "--quiet", "--max-evals", "200"],
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     ref = subprocess.run([sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out", str(tmp_path / "ref"),
-                          "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+                          "--quiet"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert ref.returncode == 0, ref.stderr
     assert _rows(run / "progress.csv") == _rows(tmp_path / "ref" / "progress.csv")
 

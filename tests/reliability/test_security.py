@@ -36,7 +36,7 @@ def _name(node: ast.AST) -> str:
     return ""
 
 
-def _calls(path: Path):  # noqa: ANN202
+def _calls(path: Path):
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
