@@ -55,8 +55,10 @@ class ForwardModelConfig(_Section):
     input: Path | None = Field(None, description="input file for models that take one (e.g. a PARCHG)")
     options: dict[str, Any] = Field(default_factory=dict, description="keyword options of the model's constructor")
     params: dict[str, ParamSpec] = Field(default_factory=dict, description="per-parameter start/min/max/fixed")
+    start_from: Path | None = Field(
+        None, description="a previous run's best.json (or run directory): its parameter values become the start values")
 
-    _resolve = field_validator("input", mode="before")(resolve_path)
+    _resolve = field_validator("input", "start_from", mode="before")(resolve_path)
 
 
 class FomConfig(_Section):
@@ -79,7 +81,7 @@ class RegistrationConfig(_Section):
 class OptimizerConfig(_Section):
     """``[optimizer]``: method, budgets, multi-start and parallelism."""
 
-    name: str = Field("powell", description="optimizer plugin: powell (default), nelder-mead, cobyla")
+    name: str = Field("scan-powell", description="optimizer plugin: scan-powell (default), powell, nelder-mead, cobyla")
     options: dict[str, Any] = Field(default_factory=dict, description="method options (validated by the optimizer)")
     max_evals: int | None = Field(None, ge=1, description="stop after this many evaluations per start")
     time_limit: float | None = Field(None, gt=0, description="stop after this many seconds (whole run)")
@@ -89,6 +91,9 @@ class OptimizerConfig(_Section):
     workers: int | None = Field(None, ge=1, description="parallel workers for multi-start (default: CPU count)")
     executor: Literal["serial", "processes", "dask"] = Field("processes", description="how starts run in parallel")
     scheduler: str | None = Field(None, description="address of an existing dask.distributed scheduler")
+    blas_threads: int | None = Field(
+        1, ge=1, description="BLAS threads per start while it evaluates (1: parallelism comes from starts; "
+        "unset: the library default)")
 
 
 class RunConfig(_Section):

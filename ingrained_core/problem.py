@@ -16,6 +16,7 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import ConfigError, IngrainedError, ParameterError
+from .start_from import apply_start_from
 from .params import ParameterSpace, ParamSpec, nearest_odd
 
 #: A proposal the model refuses (e.g. an STM iso-value outside the density) is logged with
@@ -107,6 +108,7 @@ def _cap_crop_bounds(cfg: RunConfig, params_cls: Any, shape: tuple[int, int]) ->
 def build_model(cfg: RunConfig, experiment_shape: tuple[int, int] | None = None) -> tuple[Any, ParameterSpace]:
     """The forward model (with its structure or input file) and the run's parameter space."""
     model, _structure, _report = _build_model(cfg)
+    cfg, _ = apply_start_from(cfg, model.Params)
     specs = _cap_crop_bounds(cfg, model.Params, experiment_shape) if experiment_shape else cfg.forward_model.params
     return model, ParameterSpace(model.Params, specs)
 
@@ -169,8 +171,18 @@ def build_problem(cfg: RunConfig) -> Problem:
     validate_optimizer(cfg)
     experiment = load_experiment(cfg.experiment)
     model, structure, report = _build_model(cfg)
+    cfg, taken = apply_start_from(cfg, model.Params)
+    if taken:
+        report = {**report, "start_from": cfg.provenance["start_from"]}
     specs = _cap_crop_bounds(cfg, model.Params, experiment.data.shape)
-    space = ParameterSpace(model.Params, specs)
+    try:
+        space = ParameterSpace(model.Params, specs)
+    except ParameterError as exc:
+        if not taken:
+            raise
+        src = cfg.provenance["start_from"]["path"]
+        raise ParameterError(f"{exc} (start values from forward_model.start_from = {src}: "
+                             "widen that parameter's bounds or give it a start in the config)") from None
     reg = cfg.registration
     registrar = Registrar(
         experiment.data,

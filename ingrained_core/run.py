@@ -207,6 +207,7 @@ class StartRunner:
         opt_cls, options = validate_optimizer(problem.config)
         optimizer = opt_cls()
         status = "finished"
+        blas = _blas_limit(problem.config.optimizer.blas_threads)
         try:
             if len(self.x0) == 0:  # everything fixed: one evaluation is the answer
                 try:
@@ -225,6 +226,7 @@ class StartRunner:
             status = "interrupted"
         finally:
             self.log.close()
+            blas.restore_original_limits() if blas is not None else None
         if self._replay:  # the log holds more than this optimizer path used: config changed
             self.reporter.message(f"{len(self._replay)} logged evaluations were not replayed", "warning")
         record = self._finish(status)
@@ -236,6 +238,20 @@ class StartRunner:
             self.reporter.message(
                 f"Warning - solution has significant translative offset (d_trans = {record['d_trans']})", "warning")
         return record
+
+
+def _blas_limit(threads: int | None):  # type: ignore[no-untyped-def]
+    """Limit BLAS threads while a start evaluates (None: leave them alone).
+
+    The matrices of one evaluation are small; on a busy machine BLAS worker threads spin
+    waiting for cores (measured 5x slower per evaluation on Ni/M3B2 under load), and
+    parallel runs get their parallelism from starts (docs/performance.md, "BLAS threads").
+    """
+    if threads is None:
+        return None
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def write_structure(problem: Problem, values: dict[str, float], out_dir: Path) -> None:
@@ -403,7 +419,7 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     budget = Budget(opt.max_evals, deadline, opt.target_fom)
     problem = problem or build_problem(cfg)
     if not resume:
-        atomic.write_text(run_dir / "config.toml", dump_config(cfg, provenance()))
+        atomic.write_text(run_dir / "config.toml", dump_config(cfg, {**cfg.provenance, **provenance()}))
     if not resume or not (run_dir / "experiment.npy").exists():  # a kill may fall between the two writes
         atomic.write_npy(run_dir / "experiment.npy", problem.experiment.data)
     reporter.begin(f"ingrained fuse -> {run_dir}", problem.space.free_names)
@@ -441,6 +457,7 @@ def fuse(cfg: RunConfig, run_dir: str | Path, *, force: bool = False, reporter: 
     reporter = reporter or QuietReporter()
     # Validate everything that can fail before anything in the run directory is touched.
     problem = build_problem(cfg)
+    cfg = problem.config  # with forward_model.start_from resolved into start values
     check_evaluation(problem)
     prepare_run_dir(run_dir, force=force)
     with RunLock(run_dir):

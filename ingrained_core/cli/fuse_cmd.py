@@ -48,15 +48,27 @@ def _finish(result, quiet: bool, json_log: bool) -> None:  # type: ignore[no-unt
 @click.option("--force", is_flag=True, help="start over in a non-empty run directory (its run files are replaced)")
 @click.option("--starts", type=int, default=None, help="number of starts (optimizer.starts)")
 @click.option("--seed", type=int, default=None, help="seed of the start sampling (optimizer.seed)")
+@click.option("--start-from", "start_from", type=click.Path(path_type=Path), default=None,
+              help="a previous run's best.json (or run directory): start from its parameter values")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="run the starts on an existing dask.distributed scheduler (optimizer.scheduler)")
 @_with(_budget_options)
-def fuse(config: Path, out: Path, force: bool, starts: int | None, seed: int | None, overrides: tuple[str, ...],
-         max_evals: int | None, time_limit: float | None, target_fom: float | None, quiet: bool, json_log: bool) -> None:
+def fuse(config: Path, out: Path, force: bool, starts: int | None, seed: int | None, start_from: Path | None,
+         scheduler: str | None, overrides: tuple[str, ...], max_evals: int | None, time_limit: float | None,
+         target_fom: float | None, quiet: bool, json_log: bool) -> None:
     """Fit a simulation into an experimental image; write the run directory OUT.
 
     CONFIG is a TOML (or JSON) run configuration; see docs/configuration.md.
     """
+    import json
+
     from ..api import fuse as api_fuse
 
+    overrides = tuple(overrides)
+    if start_from is not None:  # relative to the working directory, not to the config file
+        overrides += (f"forward_model.start_from={json.dumps(str(start_from.resolve()))}",)
+    if scheduler is not None:
+        overrides += (f"optimizer.scheduler={json.dumps(scheduler)}", 'optimizer.executor="dask"')
     result = api_fuse(config, out, overrides=list(overrides), force=force, reporter=_reporter(quiet, json_log),
                       max_evals=max_evals, time_limit=time_limit, starts=starts, seed=seed, target_fom=target_fom)
     _finish(result, quiet, json_log)

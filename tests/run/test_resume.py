@@ -23,9 +23,16 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in csv.DictReader(fh)]
 
 
-def _start_fuse(cfg: Path, run: Path, site: Path) -> subprocess.Popen:
+#: keeps a fuse busy for up to a minute (scan rounds down to a tiny radius), so that a test
+#: racing it never finds it already finished
+LONG_RUN = ["--set", 'optimizer.name="scan-powell"', "--set", "optimizer.options.min_radius=1e-6",
+            "--max-evals", "100000", "--time-limit", "60"]
+
+
+def _start_fuse(cfg: Path, run: Path, site: Path, extra: list[str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(site)}
-    return subprocess.Popen([sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out", str(run), "--quiet"],
+    return subprocess.Popen([sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out", str(run), "--quiet",
+                             *(extra or [])],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -79,7 +86,7 @@ def test_resume_with_a_larger_budget_continues(lattice_case: Path, tmp_path: Pat
 
 def test_two_processes_cannot_share_a_run_dir(lattice_case: Path, tmp_path: Path, lattice_plugin: Path) -> None:
     run = tmp_path / "run"
-    proc = _start_fuse(lattice_case, run, lattice_plugin)
+    proc = _start_fuse(lattice_case, run, lattice_plugin, LONG_RUN)
     try:
         _wait_rows(run / "progress.csv", 3, proc)
         other = run_cli(["resume", str(run), "--quiet"], env={"PYTHONPATH": str(lattice_plugin)})
@@ -91,7 +98,7 @@ def test_two_processes_cannot_share_a_run_dir(lattice_case: Path, tmp_path: Path
 
 def test_ctrl_c_stops_cleanly_and_keeps_the_best(lattice_case: Path, tmp_path: Path, lattice_plugin: Path) -> None:
     run = tmp_path / "run"
-    proc = _start_fuse(lattice_case, run, lattice_plugin)
+    proc = _start_fuse(lattice_case, run, lattice_plugin, LONG_RUN)
     _wait_rows(run / "progress.csv", 10, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -102,6 +109,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_best(lattice_case: Path, tmp_path: P
     assert (run / "fused.png").stat().st_size > 0 and not (run / ".ingrained.lock").exists()
     n = len(_rows(run / "progress.csv"))
     assert best["evaluations"] == n
-    done = run_cli(["resume", str(run), "--quiet"], env={"PYTHONPATH": str(lattice_plugin)})
+    done = run_cli(["resume", str(run), "--quiet", "--max-evals", str(n + 5)], env={"PYTHONPATH": str(lattice_plugin)})
     assert done.returncode == 0, done.stderr
     assert json.loads((run / "best.json").read_text())["status"] == "finished"
+    assert len(_rows(run / "progress.csv")) == n + 5

@@ -71,3 +71,21 @@ def _cwd(key: int, _: int) -> str:
     import os
 
     return os.getcwd()
+
+
+def test_cli_scheduler_option_runs_the_starts_on_that_scheduler(lattice_case: Path, tmp_path: Path, dask_cluster,
+                                                                 lattice_plugin: Path) -> None:
+    """``ingrained fuse --scheduler ADDRESS`` sends the starts to an existing scheduler."""
+    from ..conftest import run_cli
+
+    proc = run_cli(["fuse", str(lattice_case), "--out", str(tmp_path / "cli"), "--starts", "2", "--max-evals", "8",
+                    "--scheduler", dask_cluster.scheduler_address, "--quiet"],
+                   env={"PYTHONPATH": str(lattice_plugin)})
+    assert proc.returncode == 0, proc.stderr
+    import tomllib
+
+    cfg = tomllib.loads((tmp_path / "cli" / "config.toml").read_text())
+    assert cfg["optimizer"]["executor"] == "dask"
+    assert cfg["optimizer"]["scheduler"] == dask_cluster.scheduler_address
+    best = json.loads((tmp_path / "cli" / "best.json").read_text())
+    assert [s["status"] for s in best["starts"]] == ["finished", "finished"]
