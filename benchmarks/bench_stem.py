@@ -17,13 +17,14 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ingrained_core.benchmark import machine, reference_workload
 
 REPO = Path(__file__).resolve().parents[1]
 TWIN = (REPO / ".." / "shared" / "data" / "stem" / "cdte_twin" / "bicrystal.POSCAR.vasp").resolve()
@@ -42,15 +43,6 @@ TARGET_MS = 5.0
 TARGET_FRACTION = 0.01
 
 
-def reference_workload(rng: np.random.Generator) -> float:
-    """Seconds for 20 pairs of 1024 x 1024 numpy.fft.rfft2 / irfft2."""
-    a = rng.random((1024, 1024))
-    t0 = time.perf_counter()
-    for _ in range(20):
-        np.fft.irfft2(np.fft.rfft2(a), s=a.shape)
-    return time.perf_counter() - t0
-
-
 def draw_params(rng: np.random.Generator, params_cls):
     """A point near the published start point; every call gets a fresh one."""
     return params_cls(
@@ -66,16 +58,6 @@ def draw_params(rng: np.random.Generator, params_cls):
     )
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300, help="timed simulate calls (default 300)")
@@ -85,7 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"CdTe twin structure not found at {TWIN}", file=sys.stderr)
         return 2
 
-    import scipy
     from ingrained_stem.model import HaadfConvolution
     from ingrained_stem.params import HaadfParams
     from pymatgen.core import Structure
@@ -146,16 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulate_over_reference": round(fraction, 6),
         "targets": {"simulate_median_ms": TARGET_MS, "simulate_over_reference": TARGET_FRACTION},
         "meets_targets": bool(median_ms <= TARGET_MS and fraction <= TARGET_FRACTION),
-        "machine": {
-            "cpu": cpu_model(),
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": {**machine(), "load_average_before": [round(x, 2) for x in load_before]},
     }
     print(f"simulate median  : {median_ms:.3f} ms over {args.calls} calls with different parameters "
           f"(p10 {result['simulate_p10_ms']:.3f}, p90 {result['simulate_p90_ms']:.3f} ms)")
