@@ -10,7 +10,7 @@ figures.
     python benchmarks/bench_paper.py [--cases twin,ni,cu2o] [--time 300] [--out benchmarks/results]
                                      [--samples 100] [--set KEY=VALUE ...]
 
-Writes ``paper-<date>.json`` and ``paper-<date>.md`` into the output folder. A full run takes about
+Writes ``<date>.json`` and ``<date>.md`` into the output folder. A full run takes about
 (time + 30 s) per case.
 """
 

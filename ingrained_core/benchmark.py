@@ -289,7 +289,7 @@ def markdown_table(result: dict[str, Any]) -> str:
 def run_benchmark(cases: list[str], *, time_limit: float = 300.0, out: str | Path = "benchmarks/results",
                   runs_dir: str | Path | None = None, samples: int = 100, overrides: list[str] | None = None,
                   command: str = "", echo: Any = None) -> dict[str, Any]:
-    """Run the named cases one after the other; write ``paper-<date>.json`` and ``.md`` into ``out``."""
+    """Run the named cases one after the other; write ``<date>.json`` and ``<date>.md`` into ``out``."""
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         raise ConfigError(f"unknown benchmark case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
@@ -314,7 +314,7 @@ def run_benchmark(cases: list[str], *, time_limit: float = 300.0, out: str | Pat
             f"evaluation {rec['eval_median_ms']:.1f} ms = {100 * rec['eval_over_reference']:.2f} % of the reference")
         result["cases"].append(rec)
     result["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    stamp = "paper-" + dt.date.today().isoformat()
+    stamp = dt.date.today().isoformat()
     (out / f"{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
     table = markdown_table(result)
     (out / f"{stamp}.md").write_text(
