@@ -303,4 +303,5 @@ def write_contact_sheet(path: Path, ranked: list[dict[str, Any]], columns: int =
                                edgecolor="#ffb000", linewidth=1.0))
         ax.set_title(f"#{r['rank']} {Path(r['candidate']).name}\nFOM {r['fom']:.4f} (d_trans {r['d_trans']})", fontsize=9)
     fig.tight_layout()
-    write_figure(path, fig)
+    # equal-aspect panels sit lower than their layout boxes: crop to what is drawn, titles included
+    write_figure(path, fig, bbox_inches="tight", pad_inches=0.1)

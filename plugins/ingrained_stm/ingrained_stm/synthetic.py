@@ -29,6 +29,15 @@ Weights (filled-state image of the valence-band top)
     w_Cu = 1.0, and O contributes only through hybridisation: w_O = 0.1. This is an
     order-of-magnitude statement of orbital character, not a measured or fitted number.
 
+Surface variants (screening candidates, :func:`cu2o_111_variant`)
+    Physically different Cu2O(111) surfaces, the same density recipe, changed only at the
+    top surface (the one the model images): ``"stoichiometric"`` (the slab above);
+    ``"cu_cus_vacancy"`` — the coordinatively unsaturated Cu of the top Cu4 layer (the one
+    not bonded to the top O) removed, the Cu-deficient 1x1 surface discussed for
+    Cu2O(111) (Soon et al., Phys. Rev. B 75, 125420 (2007)); ``"cu_terminated"`` — the top
+    O removed, so the Cu4 layer is outermost. ``"o_states"`` keeps the stoichiometric
+    atoms but images O-centred states (w_O = 1, w_Cu = 0.1), the electronic alternative.
+
 ρ is in electrons per Å³ like a VASP PARCHG; :func:`write_parchg` writes ρ·V_cell, the
 VASP convention, through pymatgen, and the file is read back by the model's normal reader.
 """
@@ -194,6 +203,38 @@ def write_parchg(density: Density, path: str | Path, comment: str = "synthetic T
     return path
 
 
+#: Surface variants of :func:`cu2o_111_variant` (see the module docstring).
+VARIANTS = ("stoichiometric", "cu_cus_vacancy", "cu_terminated", "o_states")
+
+
+def cu2o_111_variant(variant: str = "stoichiometric", **slab_options: float):
+    """(slab, weights) of a Cu2O(111) surface variant; see the module docstring and VARIANTS."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown Cu2O(111) variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    slab = cu2o_111_slab(**slab_options)
+    weights = dict(WEIGHTS)
+    if variant == "o_states":
+        weights = {"Cu": WEIGHTS["O"], "O": WEIGHTS["Cu"]}
+    if variant in ("cu_cus_vacancy", "cu_terminated"):
+        normal = _unit_normal(slab)
+        heights = np.array([s.coords @ normal for s in slab])
+        top_o = int(np.argmax(heights))
+        if variant == "cu_terminated":
+            slab.remove_sites([top_o])
+        else:
+            # the top Cu layer: Cu within 1 Å below the top O; CUS = farthest (in-plane, periodic) from it
+            cu = [i for i, s in enumerate(slab) if s.specie.symbol == "Cu" and 0.0 < heights[top_o] - heights[i] < 1.0]
+            lat2 = slab.lattice.matrix[:2, :2]
+
+            def inplane(i: int) -> float:
+                d = slab[i].frac_coords[:2] - slab[top_o].frac_coords[:2]
+                d -= np.round(d)
+                return float(np.linalg.norm(d @ lat2))
+
+            slab.remove_sites([max(cu, key=inplane)])
+    return slab, weights
+
+
 def make_cu2o_111_parchg(
     path: str | Path,
     *,
@@ -202,8 +243,10 @@ def make_cu2o_111_parchg(
     vacuum: float = 12.0,
     work_function_ev: float = WORK_FUNCTION_EV,
     weights: Mapping[str, float] | None = None,
+    variant: str = "stoichiometric",
 ) -> Path:
-    """Build the Cu2O(111) slab, its model density, and write it as a PARCHG at ``path``."""
-    slab = cu2o_111_slab(min_slab_size=min_slab_size, vacuum=vacuum)
-    density = model_density(slab, work_function_ev=work_function_ev, weights=weights, spacing=spacing)
-    return write_parchg(density, path)
+    """Build the Cu2O(111) slab (or a ``variant``), its model density, and write it as a PARCHG."""
+    slab, variant_weights = cu2o_111_variant(variant, min_slab_size=min_slab_size, vacuum=vacuum)
+    density = model_density(slab, work_function_ev=work_function_ev, weights=weights or variant_weights,
+                            spacing=spacing)
+    return write_parchg(density, path, comment=f"synthetic Tersoff-Hamann model density (not DFT), Cu2O(111) {variant}")
