@@ -72,7 +72,7 @@ def test_image_is_periodic_across_the_width():
 def test_shear_and_stretch_equal_the_centred_affine_distortion():
     # The model distorts exactly in Fourier space; it must agree with the core's one-
     # interpolation distortion of the undistorted image (up to that interpolation).
-    model = HaadfConvolution(single_atom("Te", width=8.0, height=40.0, frac_c=0.5), vertical="up")
+    model = HaadfConvolution(single_atom("Te", width=8.0, height=40.0, frac_c=0.5), vertical="up", shear="forward")
     distortion = {"shear_x": 0.08, "shear_y": -0.05, "stretch_x": 0.06, "stretch_y": -0.04}
     plain = HaadfParams(pixel_size=0.1, source_size=1.5, crop_height=301, crop_width=301)
     reference = affine_distort(model.simulate(plain).array, (201, 201), **distortion)
@@ -169,9 +169,9 @@ def test_other_projection_axes(twin_structure):
     assert image.array.shape == (201, 167) and image.array.max() > 0
 
 
-def test_default_orientation_is_the_c_up_image_turned_over(twin_structure) -> None:  # type: ignore[no-untyped-def]
-    """vertical="down" (the published runs' orientation) is the c-up image flipped top to bottom."""
+def test_vertical_down_is_the_c_up_image_turned_over(twin_structure) -> None:  # type: ignore[no-untyped-def]
+    """vertical="down" (the mirror image) is the default c-up image flipped top to bottom."""
     params = HaadfParams(pixel_size=0.21, shear_x=0.03, stretch_y=0.02, crop_height=121, crop_width=101)
-    up = HaadfConvolution(twin_structure, vertical="up").simulate(params).array
-    down = HaadfConvolution(twin_structure).simulate(params).array
+    up = HaadfConvolution(twin_structure).simulate(params).array
+    down = HaadfConvolution(twin_structure, vertical="down").simulate(params).array
     assert np.array_equal(down, up[::-1])

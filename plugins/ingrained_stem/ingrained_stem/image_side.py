@@ -205,6 +205,7 @@ def render_columns(
     transfer_k: np.ndarray,
     source_size: float,
     matrix: np.ndarray | None = None,
+    pixel_integration: bool = True,
 ) -> np.ndarray:
     """The crop (per Å²) of weighted points at (row, col) pixel offsets from the crop centre.
 
@@ -215,7 +216,9 @@ def render_columns(
 
     S the points' spectrum (cubic B-spline splatting, deconvolved), T the probe transfer
     (``transfer``, tabulated at ``transfer_k``), d the source-size FWHM, p the pixel (box
-    integration over the pixel). Frequencies above the grid's Nyquist are dropped.
+    integration over the pixel; ``pixel_integration=False`` drops the two sinc factors,
+    i.e. samples the image at the pixel centres, as incostem does). Frequencies above the
+    grid's Nyquist are dropped.
     """
     m = np.eye(2) if matrix is None else np.asarray(matrix, dtype=float)
     ny, nx = plan.shape
@@ -252,8 +255,9 @@ def render_columns(
     filt = table[idx]
     # Separable parts: box integration over the pixel, B-spline deconvolution, scale.
     scale = abs(np.linalg.det(m)) * (ny / nfy) * (nx / nfx) / (dfy * dfx)
-    fy = np.sinc(ky * p) / np.sinc(ky * dfy) ** 4 * scale
-    fx = np.sinc(kx * p) / np.sinc(kx * dfx) ** 4
+    box = 1.0 if pixel_integration else 0.0
+    fy = np.sinc(box * ky * p) / np.sinc(ky * dfy) ** 4 * scale
+    fx = np.sinc(box * kx * p) / np.sinc(kx * dfx) ** 4
     if ny % 2 == 0:
         fy[ny // 2] = 0.0
     if nx % 2 == 0:

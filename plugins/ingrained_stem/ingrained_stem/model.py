@@ -12,9 +12,10 @@ cross-sections (per (Z, kV, detector), module cache) and the probe's transfer fu
 parameters give the same image bit for bit.
 
 Geometry (default, as the paper): beam along cell axis a, image horizontal along b
-(columns grow with b), vertical along c. The default ``vertical="down"`` is the published
-runs' orientation: the image with c up on screen (shear and stretch applied in that frame)
-turned over top to bottom, so larger c = larger row; ``vertical="up"`` keeps c up. The
+(columns grow with b), vertical along c. The defaults ``vertical="up"`` (c up on screen)
+and ``shear="inverse"`` are the published runs' orientation and shear convention, with
+which their best parameters lock in place on both published cases; ``vertical="down"``
+turns the image over top to bottom (the mirror image), ``shear="forward"`` uses M = S·H. The
 image is periodic across the width (tiled as needed) but not vertically; the crop is
 centred on the cell centre (the centre of the grown cell when ``interface_width`` ≠ 0).
 """
@@ -42,16 +43,48 @@ from .projection import COLLISION_DISTANCE, ProjectedStructure
 MIN_MARGIN = 4.0
 
 
+def incostem_placement(
+    x: np.ndarray, y: np.ndarray, width: float, height: float, pixel_size: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column positions moved as Kirkland's incostem places atoms (placement="incostem").
+
+    incostem samples the cell (``width`` x ``height`` Å, here the grown cell) on an
+    nx x ny grid, nx = round(width / p), ny = round(height / p), measures y down from the
+    top of the cell, and adds each atom's cross-section to the single pixel that holds it
+    (index = integer part of position / spacing): every atom moves to the corner of its
+    pixel, by up to one pixel. ``x`` is measured from the cell's left edge and ``y`` up
+    from its bottom (Å); the moved positions are returned in the same frame. A numerical
+    artefact of that program, not physics: it is offered to reproduce the published runs.
+    """
+    nx = max(1, round(width / pixel_size))
+    ny = max(1, round(height / pixel_size))
+    dx = width / nx
+    dy = height / ny
+    xs = np.floor(np.asarray(x) / dx) * dx
+    ys = height - np.floor((height - np.asarray(y)) / dy) * dy
+    return xs, ys
+
+
 class HaadfConvolution:
     """Incoherent HAADF STEM forward model (convolution of columns with the probe).
 
     ``structure``: a pymatgen Structure with an orthogonal cell. ``beam_axis`` /
     ``horizontal_axis``: cell axes ('a', 'b', 'c') along the beam and across the screen;
-    the third is vertical. ``vertical``: "down" (default, the published runs' orientation:
-    the vertical axis grows down the rows, as in array order) or "up" (it grows up the
-    screen). Options: ``tiles`` (None: tile across the width as far as
+    the third is vertical. ``vertical``: "up" (default: it grows up the screen, the
+    published runs' orientation) or "down" (it grows down the rows, as in array order: the
+    mirror image). Options: ``tiles`` (None: tile across the width as far as
     the crop needs; an int: the tiled image is that many cells wide and wider crops are
     reduced), ``collision_distance`` (Å, default 1.0).
+
+    Options that reproduce the published pipeline (the defaults of the last two keep this model's exact physics;
+    docs/models/stem.md, "Reproducing the published pipeline"): ``shear`` ("inverse",
+    default: M = S·H⁻¹, the original's scikit-image warp with the shear matrix as the
+    inverse map — with ``vertical="up"`` the published orientation and parameter
+    convention, so published parameter values mean the same here; "forward": M = S·H), ``half_height`` ("lower"; "upper": atoms exactly at half the
+    cell height belong to the upper grain, as the original's z >= c/2), ``placement``
+    ("exact"; "incostem": every atom moved to the corner of the incostem pixel that holds
+    it, a numerical artefact of that program) and ``pixel_integration`` (True: box
+    integration over the pixel; False: point sampling at the pixel centres, as incostem).
     """
 
     name: ClassVar[str] = "haadf"
@@ -66,16 +99,31 @@ class HaadfConvolution:
         horizontal_axis: str = "b",
         tiles: int | None = None,
         collision_distance: float = COLLISION_DISTANCE,
-        vertical: str = "down",
+        vertical: str = "up",
+        shear: str = "inverse",
+        half_height: str = "lower",
+        placement: str = "exact",
+        pixel_integration: bool = True,
         **options: Any,
     ) -> None:
         if options:
             raise ConfigError(
                 f"haadf: unknown option(s) {', '.join(sorted(options))}; known: beam_axis, horizontal_axis, "
-                "tiles, collision_distance, vertical"
+                "tiles, collision_distance, vertical, shear, half_height, placement, pixel_integration"
             )
         if vertical not in ("down", "up"):
             raise ConfigError(f"vertical: expected 'down' or 'up', got {vertical!r}")
+        if shear not in ("forward", "inverse"):
+            raise ConfigError(f"shear: expected 'forward' or 'inverse', got {shear!r}")
+        if placement not in ("exact", "incostem"):
+            raise ConfigError(f"placement: expected 'exact' or 'incostem', got {placement!r}")
+        if not isinstance(pixel_integration, bool):
+            raise ConfigError(f"pixel_integration: expected true or false, got {pixel_integration!r}")
+        # shear "inverse": the published runs' convention (scikit-image warp with the shear
+        # matrix as the inverse map, so the image moves by H^-1; then the stretch).
+        self.shear = shear
+        self.placement = placement
+        self.pixel_integration = pixel_integration
         # "down" (default): the c-up image turned over top to bottom, the orientation of the
         # published runs (their best parameters reproduce only with it: the twin locks with
         # d_trans 0 at the published best); "up": c up on screen.
@@ -85,7 +133,11 @@ class HaadfConvolution:
         if not collision_distance >= 0:
             raise ConfigError(f"collision_distance: expected >= 0 Å, got {collision_distance!r}")
         self.projection = ProjectedStructure(
-            structure, beam_axis=beam_axis, horizontal_axis=horizontal_axis, collision_distance=collision_distance
+            structure,
+            beam_axis=beam_axis,
+            horizontal_axis=horizontal_axis,
+            collision_distance=collision_distance,
+            half_height=half_height,
         )
         self.tiles = tiles
         self._atom_weights: dict[tuple[float, float, float], np.ndarray] = {}
@@ -130,8 +182,18 @@ class HaadfConvolution:
         weights = self.atom_weights(params)
         col_w = proj.column_weights(weights, state.kept if state.removed else None)
         y = proj.column_y + params.interface_width * proj.column_upper
+        x = proj.column_x
+        if self.placement == "incostem":
+            x, y = incostem_placement(x, y, proj.width, proj.height + params.interface_width, params.pixel_size)
         y_rel = y - 0.5 * (proj.height + params.interface_width)
-        return proj.column_x, y_rel, col_w, state.removed
+        return x, y_rel, col_w, state.removed
+
+    def _matrix(self, params: HaadfParams) -> np.ndarray:
+        """The distortion M (stretch times shear, or times the inverse shear), see ``shear``."""
+        if self.shear == "forward":
+            return distortion_matrix(params.shear_x, params.shear_y, params.stretch_x, params.stretch_y)
+        h_inv = np.linalg.inv(np.array([[1.0, params.shear_x], [params.shear_y, 1.0]]))
+        return np.diag([1.0 + params.stretch_x, 1.0 + params.stretch_y]) @ h_inv
 
     def _fit(self, params: HaadfParams):
         proj = self.projection
@@ -177,7 +239,7 @@ class HaadfConvolution:
         fit = self._fit(params)
         crop = (fit.height, fit.width)
         p = params.pixel_size
-        matrix = distortion_matrix(params.shear_x, params.shear_y, params.stretch_x, params.stretch_y)
+        matrix = self._matrix(params)
         # The source band, seen in the distorted frame (k = M^-T κ: |k| <= |κ| / s_min(M)).
         s_min = float(np.linalg.svd(matrix, compute_uv=False)[-1])
         margin = max(MIN_MARGIN, 3.0 * params.source_size + 1.0) * float(np.linalg.norm(matrix, 2))
@@ -194,6 +256,7 @@ class HaadfConvolution:
             transfer_k=transfer.k,
             source_size=params.source_size,
             matrix=matrix,
+            pixel_integration=self.pixel_integration,
         )
         metadata = {
             "crop_height": fit.height,
@@ -203,6 +266,9 @@ class HaadfConvolution:
             "grid_shape": list(plan.shape),
             "units": "fraction of the probe scattered onto the ADF detector",
             "vertical": "down" if self._ysign > 0 else "up",
+            "shear": self.shear,
+            "placement": self.placement,
+            "pixel_integration": self.pixel_integration,
         }
         if self._ysign > 0:  # the published runs' orientation: the c-up image turned over
             image = np.ascontiguousarray(image[::-1])
@@ -225,7 +291,7 @@ class HaadfConvolution:
         proj = self.projection
         x, y, w, _ = self._columns_at(params)
         p = params.pixel_size
-        matrix = distortion_matrix(params.shear_x, params.shear_y, params.stretch_x, params.stretch_y)
+        matrix = self._matrix(params)
         plan = plan_grid((fit.height, fit.width), pixel_size=p, margin=0.0, band=0.0)
         x_min, x_max, _, _ = source_region(plan, matrix)
         labels = np.array(self._column_symbols(), dtype=object)

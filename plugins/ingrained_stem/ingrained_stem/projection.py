@@ -26,6 +26,8 @@ from ingrained_core.errors import ConfigError
 from .scattering import kirkland_parameters
 
 AXES = ("a", "b", "c")
+#: Fractional tolerance for "exactly at half the cell height" (floating-point rounding).
+HALF_HEIGHT_TOLERANCE = 1e-9
 #: Atoms closer than this (Å) across the interface collide; the upper-grain one is removed.
 COLLISION_DISTANCE = 1.0
 #: Projected positions closer than this (Å) belong to the same column.
@@ -51,7 +53,11 @@ class ProjectedStructure:
         beam_axis: str = "a",
         horizontal_axis: str = "b",
         collision_distance: float = COLLISION_DISTANCE,
+        half_height: str = "lower",
     ) -> None:
+        if half_height not in ("lower", "upper"):
+            raise ConfigError(f"half_height: expected 'lower' or 'upper', got {half_height!r}")
+        self.half_height = half_height
         if beam_axis not in AXES:
             raise ConfigError(f"beam_axis: expected one of 'a', 'b', 'c', got {beam_axis!r}")
         if horizontal_axis not in AXES:
@@ -85,14 +91,19 @@ class ProjectedStructure:
         self.x = np.mod(frac[:, ih], 1.0) * self.width
         self.y = frac[:, iv] * self.height
         self.z = np.mod(frac[:, ib], 1.0) * self.depth
-        self.grain = self._grain_labels(structure, frac[:, iv])
+        self.grain = self._grain_labels(structure, frac[:, iv], half_height)
         self.species = self._species(structure)
         self._columns()
         self._candidates_window = -1.0
 
     # ----------------------------------------------------------------- set-up
     @staticmethod
-    def _grain_labels(structure: Any, vertical_frac: np.ndarray) -> np.ndarray:
+    def _grain_labels(structure: Any, vertical_frac: np.ndarray, half_height: str = "lower") -> np.ndarray:
+        """Grain per site: the ``grain`` site property, else the half of the cell it lies in.
+
+        A site exactly at half the height goes to the lower grain (``half_height="lower"``)
+        or, as the published runs' builder did (upper grain: z >= c/2), to the upper one.
+        """
         props = structure.site_properties
         if "grain" in props:
             labels = np.asarray([g if g is not None else -1 for g in props["grain"]])
@@ -102,6 +113,8 @@ class ProjectedStructure:
                     f"structure: site property 'grain' must be 0 (lower) or 1 (upper), found {', '.join(bad)}"
                 )
             return labels.astype(np.int8)
+        if half_height == "upper":
+            return (vertical_frac >= 0.5 - HALF_HEIGHT_TOLERANCE).astype(np.int8)
         return (vertical_frac > 0.5).astype(np.int8)
 
     @staticmethod
