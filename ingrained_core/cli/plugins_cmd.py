@@ -29,7 +29,13 @@ def list_(as_json: bool) -> None:
     for col in ("kind", "name", "distribution", "version", "status"):
         table.add_column(col)
     for r in rows:
-        status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r['message']}"
+        message = r["message"] or ""
+        if r["status"] == "ok" or not message:
+            status = r["status"]
+        elif message.startswith(r["status"]):  # the message already names the status
+            status = message
+        else:
+            status = f"{r['status']}: {message}"
         style = "green" if r["status"] == "ok" else ("yellow" if r["status"] == "missing dependency" else "red")
         table.add_row(r["kind"], r["name"], r["distribution"], r["version"], f"[{style}]{status}[/{style}]")
     Console().print(table)

@@ -188,8 +188,10 @@ class HaadfConvolution:
         y_rel = y - 0.5 * (proj.height + params.interface_width)
         return x, y_rel, col_w, state.removed
 
-    def _matrix(self, params: HaadfParams) -> np.ndarray:
-        """The distortion M (stretch times shear, or times the inverse shear), see ``shear``."""
+    def distortion_matrix(self, params: HaadfParams) -> np.ndarray:
+        """The distortion M (stretch times shear, or times the inverse shear, see ``shear``)
+        on (x, y) offsets from the centre; public so that models sharing this image side
+        (the multislice plugin) distort exactly alike."""
         if self.shear == "forward":
             return distortion_matrix(params.shear_x, params.shear_y, params.stretch_x, params.stretch_y)
         h_inv = np.linalg.inv(np.array([[1.0, params.shear_x], [params.shear_y, 1.0]]))
@@ -239,7 +241,7 @@ class HaadfConvolution:
         fit = self._fit(params)
         crop = (fit.height, fit.width)
         p = params.pixel_size
-        matrix = self._matrix(params)
+        matrix = self.distortion_matrix(params)
         # The source band, seen in the distorted frame (k = M^-T κ: |k| <= |κ| / s_min(M)).
         s_min = float(np.linalg.svd(matrix, compute_uv=False)[-1])
         margin = max(MIN_MARGIN, 3.0 * params.source_size + 1.0) * float(np.linalg.norm(matrix, 2))
@@ -291,7 +293,7 @@ class HaadfConvolution:
         proj = self.projection
         x, y, w, _ = self._columns_at(params)
         p = params.pixel_size
-        matrix = self._matrix(params)
+        matrix = self.distortion_matrix(params)
         plan = plan_grid((fit.height, fit.width), pixel_size=p, margin=0.0, band=0.0)
         x_min, x_max, _, _ = source_region(plan, matrix)
         labels = np.array(self._column_symbols(), dtype=object)

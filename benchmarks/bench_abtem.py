@@ -1,0 +1,175 @@
+"""Benchmark of the multislice HAADF model ("haadf-multislice", abTEM) on the CdTe twin (issue 7).
+
+Times, in one run and next to each other:
+
+- one multislice simulation of the twin at the published start point (crop 201 x 167,
+  pixel 0.207 Å, interface 0.2 Å, source size 1.25 Å): the periodic cell image computed
+  by abTEM plus the render of the crop (a fresh model, so nothing is cached; abTEM's
+  one-off import and kernel compilation are timed separately, before it);
+- a change of defocus only (PRISM: the kept S-matrix is reduced again with a new CTF);
+- image-side-only evaluations (pixel size, source size, shear, stretch drawn afresh on
+  every call; the cell image is reused): what most evaluations of a run cost;
+- the convolution model ("haadf") on the same parameters (median of fresh draws);
+- the reference workload: 20 pairs of 1024 x 1024 ``numpy.fft.rfft2`` / ``irfft2``.
+
+Settings (``--settings``): "documented" (the example's: PRISM interpolation (8, 16), 0.05 Å
+sampling for the paper's 100-150 mrad detector, two cell periods = 18.7 Å, no phonons)
+and "coarse" (the test's: 0.15 Å sampling, 40-55 mrad detector, one period).
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_abtem.py [--settings documented coarse]
+
+Prints the figures and writes ``abtem-<date>.json`` into ``benchmarks/results``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ingrained_core.benchmark import machine, reference_workload
+
+REPO = Path(__file__).resolve().parents[1]
+TWIN = REPO / "examples" / "cdte_twin" / "bicrystal.POSCAR.vasp"
+START = {
+    "pixel_size": 0.20716817,
+    "interface_width": 0.20,
+    "source_size": 1.25,
+    "crop_height": 201,
+    "crop_width": 167,
+}
+SETTINGS = {
+    "documented": {
+        "options": {"method": "prism", "prism_interpolation": [8, 16], "sampling": 0.05, "slice_thickness": 2.4,
+                    "phonon_configs": 0},
+        "params": {"detector_inner": 100.0, "detector_outer": 150.0, "thickness": 18.0},
+    },
+    "coarse": {
+        "options": {"method": "prism", "prism_interpolation": [4, 8], "sampling": 0.15, "slice_thickness": 2.4,
+                    "phonon_configs": 0, "scan_sampling": 0.3},
+        "params": {"detector_inner": 40.0, "detector_outer": 55.0, "thickness": 9.0},
+    },
+}
+
+
+def draw(rng: np.random.Generator) -> dict[str, float]:
+    """Fresh image-side values near the start point."""
+    return {
+        **START,
+        "pixel_size": START["pixel_size"] + rng.uniform(-0.01, 0.01),
+        "source_size": rng.uniform(1.0, 1.5),
+        "shear_x": rng.uniform(-0.03, 0.03),
+        "shear_y": rng.uniform(-0.03, 0.03),
+        "stretch_x": rng.uniform(-0.03, 0.03),
+        "stretch_y": rng.uniform(-0.03, 0.03),
+    }
+
+
+def bench_settings(name: str, structure, calls: int) -> dict:
+    from ingrained_abtem.model import HaadfMultislice
+    from ingrained_stem.model import HaadfConvolution
+    from ingrained_stem.params import HaadfParams
+
+    cfg = SETTINGS[name]
+    model = HaadfMultislice(structure, **cfg["options"])
+    params = {**START, **cfg["params"]}
+    plan = model.plan(params)
+    t0 = time.perf_counter()
+    image = model.simulate(params)
+    first = time.perf_counter() - t0
+    cell_seconds = model.stats["seconds"]
+
+    t0 = time.perf_counter()
+    model.simulate({**params, "defocus": 20.0})
+    refocus = time.perf_counter() - t0
+
+    rng = np.random.default_rng(1)
+    side = []
+    for _ in range(calls):
+        p = {**draw(rng), **cfg["params"]}
+        t0 = time.perf_counter()
+        model.simulate(p)
+        side.append(time.perf_counter() - t0)
+
+    conv = HaadfConvolution(structure)
+    conv_params = {k: v for k, v in params.items() if k in HaadfParams.model_fields}
+    conv.simulate(conv_params)  # set-up (cross-sections, probe OTF) outside the timing
+    rng = np.random.default_rng(1)
+    conv_times = []
+    for _ in range(max(calls, 50)):
+        p = {**draw(rng), **{k: v for k, v in cfg["params"].items() if k in HaadfParams.model_fields}}
+        t0 = time.perf_counter()
+        conv.simulate(p)
+        conv_times.append(time.perf_counter() - t0)
+    conv_ms = statistics.median(conv_times) * 1e3
+    conv_img = conv.simulate(conv_params).array
+    r = float(np.corrcoef(image.array.ravel(), conv_img.ravel())[0, 1])
+    return {
+        "options": cfg["options"],
+        "params": params,
+        "plan": plan.summary(),
+        "multislice_first_simulate_s": round(first, 3),
+        "multislice_cell_image_s": round(cell_seconds, 3),
+        "defocus_change_s": round(refocus, 3),
+        "image_side_only_ms_median": round(statistics.median(side) * 1e3, 3),
+        "convolution_ms_median": round(conv_ms, 4),
+        "ratio_multislice_to_convolution": round(first * 1e3 / conv_ms, 1),
+        "ratio_image_side_to_convolution": round(statistics.median(side) * 1e3 / conv_ms, 2),
+        "pearson_r_vs_convolution": round(r, 4),
+        "crop": list(image.array.shape),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--settings", nargs="+", default=["documented", "coarse"], choices=sorted(SETTINGS))
+    ap.add_argument("--calls", type=int, default=20, help="image-side-only evaluations timed")
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    args = ap.parse_args(argv)
+    from pymatgen.core import Structure
+
+    structure = Structure.from_file(str(TWIN))
+    reference_ms = reference_workload() * 1e3
+    t0 = time.perf_counter()
+    import abtem
+
+    import_s = time.perf_counter() - t0
+    # abTEM's numba kernels compile on first use: one tiny simulation takes that cost out.
+    from ingrained_abtem.model import HaadfMultislice
+    from pymatgen.core import Lattice
+    from pymatgen.core import Structure as S
+
+    tiny = S(Lattice.orthorhombic(4.0, 8.0, 8.0), ["Au"], [[0, 0.5, 0.5]])
+    t0 = time.perf_counter()
+    HaadfMultislice(tiny, sampling=0.1, phonon_configs=0, scan_sampling=0.4).simulate(
+        {"detector_inner": 40.0, "detector_outer": 80.0, "thickness": 4.0, "crop_height": 35, "crop_width": 35})
+    warmup_s = time.perf_counter() - t0
+    results = {name: bench_settings(name, structure, args.calls) for name in args.settings}
+    record = {
+        "benchmark": "abtem",
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "abtem_version": abtem.__version__,
+        "structure": "examples/cdte_twin/bicrystal.POSCAR.vasp (576 atoms, 9.37 x 32.48 x 68.89 Å)",
+        "abtem_import_s": round(import_s, 3),
+        "abtem_first_use_s": round(warmup_s, 3),
+        "reference_workload_ms": round(reference_ms, 1),
+        "settings": results,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"abtem-{record['date']}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=2))
+    print(f"written {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

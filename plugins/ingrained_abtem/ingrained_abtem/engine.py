@@ -1,0 +1,181 @@
+"""The abTEM side: the HAADF image of a specimen over one cell, computed eagerly.
+
+abTEM (PyPI ``abtem``, 1.0.x) is imported here, on first use only (:func:`load_abtem`
+raises a PluginError with the install command when it is missing). Every call runs
+inside :func:`abtem_settings`: abTEM on the CPU, its FFTW planner cheap
+(``FFTW_ESTIMATE``: grids change with the interface width), no progress bars, and dask's
+synchronous scheduler (or a local thread pool with ``threads`` > 1), so the computation
+stays in the calling process even inside a dask-distributed worker, and abTEM's lazy
+graphs are computed right here. The settings are scoped to the call (context managers),
+so they apply inside each worker process of a parallel run and never leak into the
+caller's own abTEM configuration.
+
+:class:`CellSimulator` keeps the expensive objects of one specimen for reuse when only
+the optics change: the built potential (multislice) or the built S-matrix (PRISM: the
+probe's aberrations enter as a CTF at reduction, and the detector only at reduction).
+
+Conventions: the probe defocus is the real one, positive = underfocus (abTEM's
+``defocus`` = −C10; passed as C10 = −defocus); Cs in mm becomes C30 = cs3 · 10⁷ Å,
+C50 = cs5 · 10⁷ Å. A defocus spread Δ (1/e half-width) is a Gauss–Hermite sum of
+``defocus_spread_nodes`` images at Δf + Δ·tᵢ with weights wᵢ/√π. Images are in units of
+the fraction of the probe intensity on the detector (abTEM normalises the probe to 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ingrained_core.errors import PluginError
+
+from .plan import SimulationPlan
+from .specimen import Specimen
+
+INSTALL_HINT = "pip install abtem  (or: pip install -e plugins/ingrained_abtem)"
+
+
+def load_abtem() -> Any:
+    """Import abTEM (1.0.x) or raise a PluginError that says how to install it."""
+    try:
+        import abtem
+    except ImportError as exc:
+        raise PluginError(
+            f"forward model 'haadf-multislice' needs abTEM, which is not installed ({exc}); install with: {INSTALL_HINT}"
+        ) from None
+    major = str(getattr(abtem, "__version__", "0")).split(".")[0]
+    if major != "1":
+        raise PluginError(
+            f"forward model 'haadf-multislice' needs abTEM 1.x, found {getattr(abtem, '__version__', '?')}; "
+            "install with: pip install 'abtem>=1.0,<2'"
+        )
+    return abtem
+
+
+@contextlib.contextmanager
+def abtem_settings(abtem: Any, threads: int = 1) -> Iterator[None]:
+    """abTEM on the CPU, quiet, eager in this process (see the module docstring)."""
+    import dask
+
+    settings = {
+        "device": "cpu",
+        "fftw.threads": int(threads),
+        "fftw.planning_effort": "FFTW_ESTIMATE",
+        "diagnostics.progress_bar": False,
+        "diagnostics.task_progress": False,
+        "warnings.overspecified-grid": False,
+    }
+    scheduler: dict[str, Any] = {"scheduler": "synchronous"} if threads <= 1 else {"scheduler": "threads", "num_workers": threads}
+    with abtem.config.set(settings), dask.config.set(scheduler):
+        yield
+
+
+def aberrations(defocus: float, cs3_mm: float, cs5_mm: float) -> dict[str, float]:
+    """abTEM aberration coefficients (Å) from the model's defocus (underfocus > 0) and Cs (mm)."""
+    return {"C10": -float(defocus), "C30": float(cs3_mm) * 1e7, "C50": float(cs5_mm) * 1e7}
+
+
+def defocus_nodes(defocus: float, spread: float, nodes: int) -> list[tuple[float, float]]:
+    """(defocus, weight) pairs of a Gaussian defocus distribution (1/e half-width ``spread``)."""
+    if spread <= 0 or nodes <= 1:
+        return [(float(defocus), 1.0)]
+    t, w = np.polynomial.hermite.hermgauss(nodes)
+    return [(float(defocus + spread * ti), float(wi / math.sqrt(math.pi))) for ti, wi in zip(t, w)]
+
+
+def _as_image(result: Any) -> np.ndarray:
+    """The (x, y) intensity array of an abTEM measurement, computed and ensemble-averaged."""
+    if hasattr(result, "compute") and getattr(result, "is_lazy", True):
+        result = result.compute()
+    array = np.asarray(result.array, dtype=np.float64)
+    while array.ndim > 2:  # any ensemble axis left (frozen phonons, when not averaged)
+        array = array.mean(axis=0)
+    return array
+
+
+class CellSimulator:
+    """The HAADF image of one specimen on the scan grid of its cell, for any optics.
+
+    Holds the built potential (multislice) or the built S-matrix (PRISM) of the last
+    (specimen, energy, aperture) it saw, so a change of defocus, Cs or detector reuses it.
+    """
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+        self._abtem: Any = None
+        self._key: tuple[Any, ...] | None = None
+        self._built: Any = None
+
+    @property
+    def abtem(self) -> Any:
+        if self._abtem is None:
+            self._abtem = load_abtem()
+        return self._abtem
+
+    def _potential(self, specimen: Specimen, plan: SimulationPlan, phonon_sigma: float) -> Any:
+        abtem = self.abtem
+        opts = self.options
+        atoms: Any = specimen.to_atoms()
+        if opts.phonon_configs > 0:
+            atoms = abtem.FrozenPhonons(
+                atoms, num_configs=opts.phonon_configs, sigmas=float(phonon_sigma), seed=opts.seed
+            )
+        return abtem.Potential(
+            atoms,
+            gpts=plan.gpts,
+            slice_thickness=specimen.depth / plan.slices_per_period,
+            parametrization=opts.parametrization,
+            projection=opts.projection,
+        )
+
+    def _build(self, key: tuple[Any, ...], specimen: Specimen, plan: SimulationPlan, params: Any) -> Any:
+        """The reusable object for ``key``: a PotentialArray or an SMatrixArray."""
+        if key == self._key:
+            return self._built
+        self._key, self._built = None, None  # free the old one before building the next
+        potential = self._potential(specimen, plan, params.phonon_sigma)
+        if self.options.method == "prism":
+            smatrix = self.abtem.SMatrix(
+                potential=potential,
+                energy=params.energy * 1e3,
+                semiangle_cutoff=params.aperture,
+                interpolation=self.options.prism_interpolation,
+            )
+            built = smatrix.build(lazy=False)
+        else:
+            built = potential.build(lazy=False)
+        self._key, self._built = key, built
+        return built
+
+    def image(self, specimen: Specimen, plan: SimulationPlan, params: Any, structure_key: tuple[Any, ...]) -> np.ndarray:
+        """The HAADF image (rows = y up the cell, columns = x) on the plan's scan grid."""
+        abtem = self.abtem
+        opts = self.options
+        with abtem_settings(abtem, opts.threads):
+            key = (*structure_key, opts.method, float(params.energy), float(params.aperture))
+            built = self._build(key, specimen, plan, params)
+            scan = abtem.GridScan(
+                start=(0.0, 0.0), end=(specimen.width, specimen.height), gpts=plan.scan_gpts, endpoint=False
+            )
+            detector = abtem.AnnularDetector(inner=params.detector_inner, outer=params.detector_outer)
+            total = np.zeros(plan.scan_gpts, dtype=np.float64)
+            for defocus, weight in defocus_nodes(params.defocus, params.defocus_spread, opts.defocus_spread_nodes):
+                coeffs = aberrations(defocus, params.cs3, params.cs5)
+                if opts.method == "prism":
+                    ctf = abtem.CTF(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                                    aberration_coefficients=coeffs)
+                    result = built.reduce(scan=scan, detectors=detector, ctf=ctf, max_batch_reduction=opts.prism_batch)
+                else:
+                    probe = abtem.Probe(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                                        aberrations=coeffs)
+                    probe.grid.match(built)
+                    result = probe.scan(built, scan=scan, detectors=detector)
+                total += weight * _as_image(result)
+        return np.ascontiguousarray(total.T)  # (y, x)
+
+    def clear(self) -> None:
+        """Drop the kept potential / S-matrix."""
+        self._key, self._built = None, None

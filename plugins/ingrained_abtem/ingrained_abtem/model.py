@@ -1,0 +1,253 @@
+"""``HaadfMultislice``: the HAADF STEM image by multislice (abTEM), with the convolution model's contract.
+
+Same structure handling, parameter names, projection convention, crop fitting and
+image-side behaviour as ``haadf`` (:class:`ingrained_stem.model.HaadfConvolution`, which
+this model holds for its geometry): a config switches ``forward_model.name`` between the
+two and nothing else changes.
+
+How it stays affordable (docs/models/abtem.md):
+
+1. The multislice part depends only on the structure at the current ``interface_width``,
+   the ``thickness`` (through the whole number of cell repeats), the frozen-phonon
+   amplitude and the optics (energy, aperture, defocus, Cs, defocus spread, detector).
+   It is computed once per such combination, as the periodic image of one cell on a
+   probe-Nyquist scan grid, and kept (``cache_size`` entries, least recently used out).
+2. Every evaluation renders the crop from that cell image with the image-side parameters
+   (pixel size, source size, shear, stretch, crop): a Fourier filter and one cubic
+   resampling, tens of milliseconds (:mod:`.render`).
+3. Within an optics change, abTEM's expensive objects are reused: the built potential
+   (multislice) or the built S-matrix (PRISM, where defocus, Cs and detector enter only
+   at the reduction).
+
+So a free ``interface_width`` or ``thickness`` costs one multislice simulation per new
+value; the image-side parameters cost nothing more. abTEM is imported on first simulation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any, ClassVar
+
+import numpy as np
+from ingrained_stem.image_side import fit_crop
+from ingrained_stem.model import HaadfConvolution
+from ingrained_stem.params import HaadfParams
+from pydantic import ValidationError
+
+from ingrained_core.errors import ConfigError, ParameterError
+from ingrained_core.protocols import SimulatedImage
+
+from .engine import CellSimulator
+from .params import MultisliceOptions, MultisliceParams
+from .plan import SimulationPlan, check_memory, check_sampling, plan_simulation
+from .render import PeriodicImage, render
+from .specimen import check_ordered, repeats_for, specimen_at
+
+
+class HaadfMultislice:
+    """Multislice HAADF STEM forward model (abTEM), parameters and geometry as ``haadf``.
+
+    ``structure``: a pymatgen Structure with an orthogonal cell (abTEM needs an orthogonal,
+    periodic cell; a non-orthogonal one is refused with its angles). Options: see
+    :class:`MultisliceOptions` (``[forward_model.options]``).
+    """
+
+    name: ClassVar[str] = "haadf-multislice"
+    Params: ClassVar[type[MultisliceParams]] = MultisliceParams
+    input_kind: ClassVar[str] = "structure"
+
+    def __init__(self, structure: Any, **options: Any) -> None:
+        try:
+            self.options = MultisliceOptions(**options)
+        except ValidationError as exc:
+            from ingrained_core.cli import format_user_error
+
+            raise ConfigError(
+                f"haadf-multislice: forward_model.options: {format_user_error(exc)}; known options: "
+                + ", ".join(MultisliceOptions.model_fields)
+            ) from None
+        _check_cell(structure)
+        opts = self.options
+        self.convolution = HaadfConvolution(structure, **opts.geometry())
+        self.projection = self.convolution.projection
+        #: "up" or "down", as the convolution model (its default unless the option is given)
+        self.vertical = opts.vertical or _haadf_default("vertical")
+        #: "forward" (M = S·H) or "inverse" (M = S·H⁻¹), as the convolution model
+        self.shear = getattr(self.convolution, "shear", None) or opts.shear or _haadf_default("shear") or "forward"
+        self.pixel_integration = bool(getattr(self.convolution, "pixel_integration", True))
+        self._numbers = check_ordered(self.projection)
+        self._simulator = CellSimulator(opts)
+        self._cells: OrderedDict[tuple[Any, ...], tuple[PeriodicImage, SimulationPlan, dict[str, Any]]] = OrderedDict()
+        #: counters: cell images computed, cache hits, seconds spent in abTEM
+        self.stats: dict[str, float] = {"computed": 0, "hits": 0, "seconds": 0.0}
+
+    # ------------------------------------------------------------ helpers
+    @staticmethod
+    def _coerce(params: Any) -> MultisliceParams:
+        if isinstance(params, MultisliceParams):
+            return params
+        try:
+            if isinstance(params, dict):
+                return MultisliceParams(**params)
+            if isinstance(params, HaadfParams):
+                return MultisliceParams(**params.model_dump())
+            return MultisliceParams(**params.model_dump())
+        except ValidationError as exc:
+            raise ParameterError(str(exc)) from exc
+        except AttributeError:
+            raise ParameterError(f"haadf-multislice: expected MultisliceParams, got {type(params).__name__}") from None
+
+    def structure_key(self, params: MultisliceParams) -> tuple[Any, ...]:
+        """What the specimen depends on: interface width, cell repeats, phonons."""
+        repeats = repeats_for(params.thickness, self.projection.depth)
+        sigma = float(params.phonon_sigma) if self.options.phonon_configs > 0 else 0.0
+        return (float(params.interface_width), repeats, sigma)
+
+    def cell_key(self, params: MultisliceParams) -> tuple[Any, ...]:
+        """What the cell image depends on: the structure key plus the optics."""
+        return (
+            *self.structure_key(params),
+            float(params.energy),
+            float(params.aperture),
+            float(params.defocus),
+            float(params.cs3),
+            float(params.cs5),
+            float(params.defocus_spread),
+            float(params.detector_inner),
+            float(params.detector_outer),
+        )
+
+    def distortion(self, params: Any) -> np.ndarray:
+        """The distortion M on (x, row-down) offsets, built as the convolution model builds it."""
+        return self.convolution.distortion_matrix(self._coerce(params))
+
+    def plan(self, params: Any) -> SimulationPlan:
+        """Grid, scan, slices and memory estimate of the cell simulation for ``params``."""
+        params = self._coerce(params)
+        proj = self.projection
+        return plan_simulation(
+            width=proj.width,
+            height=proj.height + params.interface_width,
+            depth=proj.depth,
+            repeats=repeats_for(params.thickness, proj.depth),
+            energy_kev=params.energy,
+            aperture_mrad=params.aperture,
+            options=self.options,
+        )
+
+    def cell_image(self, params: Any) -> PeriodicImage:
+        """The multislice HAADF image over one (grown) cell, computed or from the cache."""
+        return self._cell(self._coerce(params))[0]
+
+    def _cell(self, params: MultisliceParams) -> tuple[PeriodicImage, SimulationPlan, dict[str, Any]]:
+        key = self.cell_key(params)
+        hit = self._cells.get(key)
+        if hit is not None:
+            self._cells.move_to_end(key)
+            self.stats["hits"] += 1
+            return hit
+        if not params.detector_inner < params.detector_outer:
+            raise ParameterError(
+                f"detector_outer: must exceed detector_inner ({params.detector_inner} mrad), "
+                f"got {params.detector_outer} mrad"
+            )
+        plan = self.plan(params)
+        check_sampling(self.options.sampling, params.energy, params.detector_outer)
+        check_memory(plan, self.options.memory_limit)
+        specimen = specimen_at(self.projection, self._numbers, params.interface_width, params.thickness)
+        t0 = time.perf_counter()
+        array = self._simulator.image(specimen, plan, params, self.structure_key(params))
+        seconds = time.perf_counter() - t0
+        self.stats["computed"] += 1
+        self.stats["seconds"] += seconds
+        from ingrained_stem.electron import wavelength
+
+        band = min(2.0 * params.aperture * 1e-3 / wavelength(params.energy),
+                   0.5 * plan.scan_gpts[0] / specimen.width, 0.5 * plan.scan_gpts[1] / specimen.height)
+        cell = PeriodicImage(array=array, width=specimen.width, height=specimen.height, band=band)
+        info = {**plan.summary(), "thickness": round(specimen.thickness, 4), "atoms_removed": specimen.removed}
+        self._cells[key] = (cell, plan, info)
+        while len(self._cells) > self.options.cache_size:
+            self._cells.popitem(last=False)
+        return cell, plan, info
+
+    # ------------------------------------------------------------ protocol
+    def simulate(self, params: Any) -> SimulatedImage:
+        """The HAADF image for ``params`` (array shape = crop as actually used)."""
+        params = self._coerce(params)
+        proj = self.projection
+        fit = fit_crop(
+            params.crop_height,
+            params.crop_width,
+            pixel_size=params.pixel_size,
+            content_height=proj.height + params.interface_width,
+            content_width=None if self.options.tiles is None else self.options.tiles * proj.width,
+            stretch_x=params.stretch_x,
+            stretch_y=params.stretch_y,
+        )
+        cell, _plan, info = self._cell(params)
+        image = render(
+            cell,
+            (fit.height, fit.width),
+            pixel_size=params.pixel_size,
+            source_size=params.source_size,
+            matrix=self.distortion(params),
+            pixel_integration=self.pixel_integration,
+        )
+        down = self.vertical == "down"
+        if down:  # the published runs' orientation: the c-up image turned over
+            image = image[::-1]
+        metadata = {
+            "crop_height": fit.height,
+            "crop_width": fit.width,
+            "notices": list(fit.notices),
+            "atoms_removed": info["atoms_removed"],
+            "units": "fraction of the probe scattered onto the ADF detector",
+            "vertical": self.vertical,
+            "shear": self.shear,
+            "pixel_integration": self.pixel_integration,
+            "multislice": dict(info),
+        }
+        return SimulatedImage(array=np.ascontiguousarray(image, dtype=np.float64), pixel_size=params.pixel_size,
+                              metadata=metadata)
+
+    def structure_at(self, params: Any) -> Any:
+        """The structure as simulated (one cell period): upper grain shifted, collisions removed."""
+        params = self._coerce(params)
+        return self.projection.structure_at(params.interface_width)
+
+    def column_positions(self, params: Any) -> dict[str, np.ndarray]:
+        """Where each column lands in the crop (as :meth:`HaadfConvolution.column_positions`)."""
+        params = self._coerce(params)
+        return self.convolution.column_positions(HaadfParams(**params.model_dump(include=set(HaadfParams.model_fields))))
+
+    def clear_cache(self) -> None:
+        """Forget the cell images and abTEM's kept potential / S-matrix."""
+        self._cells.clear()
+        self._simulator.clear()
+
+
+def _haadf_default(option: str) -> Any:
+    """The convolution model's default for a geometry option (None if it has no such option)."""
+    import inspect
+
+    param = inspect.signature(HaadfConvolution.__init__).parameters.get(option)
+    return None if param is None or param.default is inspect.Parameter.empty else param.default
+
+
+def _check_cell(structure: Any) -> None:
+    """abTEM needs an orthogonal periodic cell: refuse anything else, naming the angles."""
+    lattice = getattr(structure, "lattice", None)
+    if lattice is None or not hasattr(structure, "frac_coords"):
+        raise ConfigError(
+            f"structure: expected a periodic pymatgen Structure, got {type(structure).__name__}; multislice (abTEM) "
+            "needs a periodic cell"
+        )
+    angles = lattice.angles
+    if any(abs(angle - 90.0) > 1e-3 for angle in angles):
+        raise ConfigError(
+            "structure: haadf-multislice needs an orthogonal cell (abTEM simulates orthogonal periodic cells), got "
+            "angles " + ", ".join(f"{x:.4f}°" for x in angles) + "; build an orthogonal supercell first "
+            "(e.g. the 'bicrystal' or 'oriented' builder, or ase/abtem.orthogonalize_cell)"
+        )
