@@ -23,8 +23,15 @@ from . import atomic
 from .config import RunConfig, dump_config, read_config_file, validate_config
 from .errors import IngrainedError, RunDirectoryError
 from .lock import LOCK_NAME, RunLock
+from .memory import tune_allocator
 from .optimizers import StopOptimization
-from .problem import Evaluation, Problem, build_problem, check_evaluation, validate_optimizer
+from .problem import (
+    Evaluation,
+    Problem,
+    build_problem,
+    check_evaluation,
+    validate_optimizer,
+)
 from .progress import ProgressLog, read_progress
 from .reporting import Reporter
 
@@ -199,6 +206,7 @@ class StartRunner:
 
     # -- main -----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        tune_allocator()  # a flat resident set over long runs (ingrained_core/memory.py)
         problem = self.problem
         self.log = ProgressLog(self.out_dir / "progress.csv", self.names)
         self._replay = list(self.log.rows)

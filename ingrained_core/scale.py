@@ -32,7 +32,8 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 #: Task results: ``(key, result, error)``; exactly one of result and error is not None.
 TaskOutcome = tuple[Any, Any, BaseException | None]
@@ -51,21 +52,15 @@ _MALLOC_TUNED = False
 
 
 def _undo_malloc_trim() -> None:
-    """Raise glibc's mmap/trim thresholds when ``MALLOC_TRIM_THRESHOLD_`` pinned them low
-    (dask's default worker environment); a no-op elsewhere or on other C libraries."""
+    """Replace dask's worker allocator setting (``MALLOC_TRIM_THRESHOLD_=65536``, which
+    doubles the time of an evaluation) by ingrained's (:func:`memory.tune_allocator`)."""
     global _MALLOC_TUNED
-    if _MALLOC_TUNED or "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+    if _MALLOC_TUNED or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
         return
     _MALLOC_TUNED = True
-    try:
-        import ctypes
+    from .memory import tune_allocator
 
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's mallopt parameter numbers
-        libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)
-        libc.mallopt(m_trim_threshold, 64 * 1024 * 1024)
-    except (OSError, AttributeError):
-        pass
+    tune_allocator(respect_environment=False)
 
 
 def run_in_task_dir(func: Callable[..., Any], python_path: list[str], *args: Any) -> Any:

@@ -1,16 +1,56 @@
-"""Shared fixtures: the real data in ../shared/data, and CLI subprocess helpers."""
+"""Shared fixtures: the real data in ../shared/data, CLI subprocess helpers, and the fast
+example-plugin run case used by tests/run, tests/reliability and tests/scale.
+
+The run case is the example plugin ``gaussian-lattice`` (examples/plugin-template) on a
+141 x 151 synthetic experiment rendered by its own model at :data:`TRUTH` plus seeded
+noise, so a run has a known answer and takes a few seconds. The plugin is pip-installed
+into a private directory (``example_plugin_site``, tests/plugins/conftest.py) and is
+importable only inside :func:`plugin_importable` (this process) or through ``PYTHONPATH``
+(subprocesses).
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from .plugins.conftest import example_plugin_site  # noqa: F401 - re-exported session fixture
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+#: the example model's parameters at which the synthetic experiment is rendered
+TRUTH = {"pixel_size": 0.2, "spacing": 3.0, "sigma": 0.45, "rotation": 12.0}
+
+#: A fast run: the example model on the synthetic experiment (known answer).
+LATTICE_CONFIG = """
+[experiment]
+path = "{path}"
+
+[forward_model]
+name = "gaussian-lattice"
+
+[forward_model.params]
+pixel_size = {{ start = 0.215, min = 0.15, max = 0.3 }}
+sigma = {{ start = 0.6, min = 0.2, max = 1.0 }}
+rotation = {{ start = 9.0, min = -20, max = 30 }}
+crop_height = 61
+crop_width = 71
+
+[registration]
+vertical_bias = 0.0
+
+[optimizer]
+name = "{optimizer}"
+max_evals = {max_evals}
+"""
 
 
 @pytest.fixture(scope="session")
@@ -33,5 +73,64 @@ def run_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "ingrained_core", *args],
-        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout,
+        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout, check=False,
     )
+
+
+@contextmanager
+def plugin_importable(site: Path) -> Iterator[Path]:
+    """The example plugin importable in this process for the block (and forgotten after it)."""
+    from ingrained_core.registry import reset_registry
+
+    sys.path.insert(0, str(site))
+    reset_registry()
+    try:
+        yield site
+    finally:
+        sys.path.remove(str(site))
+        for name in [m for m in sys.modules if m.startswith("ingrained_gaussian_lattice")]:
+            del sys.modules[name]
+        reset_registry()
+
+
+def lattice_image(shape: tuple[int, int] = (141, 151), seed: int = 7) -> np.ndarray:
+    """The example model rendered at TRUTH plus seeded noise (the plugin must be importable)."""
+    from ingrained_gaussian_lattice.model import GaussianLattice
+
+    model = GaussianLattice()
+    img = model.simulate(model.Params(**TRUTH, crop_height=shape[0], crop_width=shape[1])).array
+    return img + np.random.default_rng(seed).normal(0, 0.05, img.shape)
+
+
+def write_config(directory: Path, image: str | Path, max_evals: int = 120, extra: str = "",
+                 name: str = "fuse.toml", optimizer: str = "powell") -> Path:
+    """A lattice run config in ``directory`` pointing at ``image`` (relative paths allowed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    text = LATTICE_CONFIG.format(path=str(image).replace("\\", "/"), optimizer=optimizer, max_evals=max_evals)
+    path.write_text(text + extra)
+    return path
+
+
+@pytest.fixture()
+def lattice_plugin(example_plugin_site: Path) -> Iterator[Path]:  # noqa: F811
+    """The example plugin importable in this process (removed again afterwards)."""
+    with plugin_importable(example_plugin_site) as site:
+        yield site
+
+
+@pytest.fixture()
+def lattice_case(tmp_path: Path, lattice_plugin: Path) -> Path:
+    """A directory with experiment.npy (141 x 151) and fuse.toml; returns the config path."""
+    np.save(tmp_path / "experiment.npy", lattice_image())
+    return write_config(tmp_path, "experiment.npy")
+
+
+@pytest.fixture(scope="session")
+def lattice_npy(example_plugin_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    """The synthetic experiment as a .npy file, written once per session."""
+    with plugin_importable(example_plugin_site):
+        img = lattice_image()
+    path = tmp_path_factory.mktemp("lattice") / "experiment.npy"
+    np.save(path, img)
+    return path

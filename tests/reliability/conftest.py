@@ -1,9 +1,11 @@
-"""Fixtures of the reliability suite: a fast run case, the real data, and CLI helpers.
+"""Fixtures of the reliability suite: the CLI with the example plugin, the real data, and
+checks of a clean user error and of a run directory's files.
 
 Most tests drive the real command line (``python -m ingrained_core ...`` in a subprocess)
-with the example plugin ``gaussian-lattice`` (examples/plugin-template), installed in a
-private directory and put on ``PYTHONPATH`` only for those subprocesses: a run of it takes
-a few seconds. Real files come from ``<repo>/../shared/data`` (skipped cleanly if absent).
+with the example plugin ``gaussian-lattice`` put on ``PYTHONPATH`` only for those
+subprocesses; the fast run case itself (``write_config``, ``lattice_npy``) is shared with
+tests/run in tests/conftest.py. Real files come from ``<repo>/../shared/data`` (skipped
+cleanly if absent).
 """
 
 from __future__ import annotations
@@ -16,74 +18,27 @@ import numpy as np
 import pytest
 
 from ..conftest import SHARED_DATA, run_cli
-from ..plugins.conftest import example_plugin_site  # noqa: F401 - re-exported session fixture
 
-REPO = Path(__file__).resolve().parents[2]
-TRUTH = {"pixel_size": 0.2, "spacing": 3.0, "sigma": 0.45, "rotation": 12.0}
-
-#: A fast run: the example model on a 141 x 151 synthetic experiment (known answer).
-LATTICE_CONFIG = """
-[experiment]
-path = "{path}"
-
+#: The small ``haadf`` model section of the structure and key tests (6 tiles, 41 x 41 crop):
+#: fast enough for a run of a few evaluations on the real twin image.
+SMALL_HAADF = """
 [forward_model]
-name = "gaussian-lattice"
+name = "haadf"
+
+[forward_model.options]
+tiles = 6
 
 [forward_model.params]
-pixel_size = {{ start = 0.215, min = 0.15, max = 0.3 }}
-sigma = {{ start = 0.6, min = 0.2, max = 1.0 }}
-rotation = {{ start = 9.0, min = -20, max = 30 }}
-crop_height = 61
-crop_width = 71
-
-[registration]
-vertical_bias = 0.0
-
-[optimizer]
-name = "powell"
-max_evals = {max_evals}
+pixel_size = { start = 0.15, min = 0.12, max = 0.18 }
+crop_height = 41
+crop_width = 41
 """
 
 
-def lattice_image(shape: tuple[int, int] = (141, 151), seed: int = 7) -> np.ndarray:
-    """The example model rendered at TRUTH plus seeded noise (imports the plugin lazily)."""
-    from ingrained_gaussian_lattice.model import GaussianLattice
-
-    model = GaussianLattice()
-    img = model.simulate(model.Params(**TRUTH, crop_height=shape[0], crop_width=shape[1])).array
-    return img + np.random.default_rng(seed).normal(0, 0.05, img.shape)
-
-
 @pytest.fixture(scope="session")
-def site(example_plugin_site: Path) -> Path:  # noqa: F811
+def site(example_plugin_site: Path) -> Path:
     """The private site directory holding the example plugin."""
     return example_plugin_site
-
-
-@pytest.fixture(scope="session")
-def lattice_npy(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A synthetic experiment (.npy) rendered by the example model, written once per session."""
-    import sys
-
-    sys.path.insert(0, str(site))
-    try:
-        img = lattice_image()
-    finally:
-        sys.path.remove(str(site))
-        for name in [m for m in sys.modules if m.startswith("ingrained_gaussian_lattice")]:
-            del sys.modules[name]
-    path = tmp_path_factory.mktemp("lattice") / "experiment.npy"
-    np.save(path, img)
-    return path
-
-
-def write_config(directory: Path, image: str | Path, max_evals: int = 120, extra: str = "",
-                 name: str = "fuse.toml") -> Path:
-    """A lattice run config in ``directory`` pointing at ``image`` (relative paths allowed)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    path.write_text(LATTICE_CONFIG.format(path=str(image).replace("\\", "/"), max_evals=max_evals) + extra)
-    return path
 
 
 @pytest.fixture()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import run_cli
-from .conftest import assert_user_error, write_config
+from ..conftest import run_cli, write_config
+from .conftest import assert_user_error
 
 #: case -> (--set overrides, words the one error line must hold)
 SET_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import SHARED_DATA, run_cli
-from .conftest import assert_user_error, write_config
+from ..conftest import SHARED_DATA, run_cli, write_config
+from .conftest import assert_user_error
 
 DM3 = SHARED_DATA / "stem" / "cdte_twin" / "HAADF26.dm3"
 TIF = SHARED_DATA / "stem" / "ni_m3b2" / "HAADF91.tif"

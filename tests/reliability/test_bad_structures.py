@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import assert_user_error
+from .conftest import SMALL_HAADF, assert_user_error
 
 TWIN = """
 [experiment]
@@ -29,20 +29,6 @@ path = "{image}"
 builder = "file"
 path = "{structure}"
 {structure_extra}
-
-[forward_model]
-name = "haadf"
-
-[forward_model.options]
-tiles = 6
-
-[forward_model.params]
-pixel_size = {{ start = 0.15, min = 0.12, max = 0.18 }}
-crop_height = 41
-crop_width = 41
-
-[optimizer]
-max_evals = 2
 """
 
 
@@ -60,7 +46,8 @@ def cdte_cif(tmp_path_factory: pytest.TempPathFactory) -> str:
 def _twin_config(d: Path, real, structure: Path, extra: str = "") -> Path:
     image = real("stem/cdte_twin/HAADF26.dm3")
     cfg = d / "fuse.toml"
-    cfg.write_text(TWIN.format(image=image, structure=structure.name, structure_extra=extra))
+    cfg.write_text(TWIN.format(image=image, structure=structure.name, structure_extra=extra) + SMALL_HAADF
+                   + "\n[optimizer]\nmax_evals = 2\n")
     return cfg
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import assert_user_error, check_run_files, write_config
+from ..conftest import write_config
+from .conftest import assert_user_error, check_run_files
 
 KILLS = 5
 
@@ -157,7 +158,10 @@ def test_run_directory_is_never_overwritten_silently(cli, lattice_npy: Path, tmp
 
 
 def test_two_runs_cannot_write_one_directory(cli, site: Path, lattice_npy: Path, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, lattice_npy, max_evals=2000)
+    # an owner that cannot converge before it is killed (Powell alone may finish within the
+    # start-up of the second command on a busy machine, and then frees the directory)
+    cfg = write_config(tmp_path, lattice_npy, max_evals=20000, optimizer="scan-powell",
+                       extra="\n[optimizer.options]\nshrink = 0.95\nmin_radius = 1e-9\nmax_rounds = 100000\n")
     run = tmp_path / "run"
     proc = _popen(["fuse", cfg, "--out", run, "--quiet"], site)
     try:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, assert_user_error
+from ..conftest import REPO
+from .conftest import SMALL_HAADF, assert_user_error
 
 SOURCES = sorted(p for root in ("ingrained_core", "plugins") for p in (REPO / root).rglob("*.py")
                  if "build" not in p.relative_to(REPO).parts and ".egg-info" not in str(p))
@@ -117,7 +118,7 @@ def test_ffmpeg_gets_a_hostile_path_as_one_argument(tmp_path: Path) -> None:
 
 def test_plugin_names_from_a_config_are_never_imported(cli, lattice_npy: Path, tmp_path: Path) -> None:
     """A model, reader or optimizer name that looks like an import target is an unknown name."""
-    from .conftest import write_config
+    from ..conftest import write_config
 
     cfg = write_config(tmp_path, lattice_npy)
     for key in ("forward_model.name", "experiment.reader", "optimizer.name"):
@@ -138,17 +139,6 @@ formula = "CdTe"
 space_group = "F-43m"
 cache_dir = "mpcache"
 {key_line}
-
-[forward_model]
-name = "haadf"
-
-[forward_model.options]
-tiles = 6
-
-[forward_model.params]
-pixel_size = {{ start = 0.15, min = 0.12, max = 0.18 }}
-crop_height = 41
-crop_width = 41
 """
 
 
@@ -180,7 +170,7 @@ def test_mp_key_never_written(cli, real, mp_cache: Path, tmp_path: Path, where: 
     image = real("stem/cdte_twin/HAADF26.dm3")
     key_line = f'api_key = "{KEY}"' if where == "config" else ""
     cfg = tmp_path / "fuse.toml"
-    cfg.write_text(MP_CONFIG.format(image=image, key_line=key_line))
+    cfg.write_text(MP_CONFIG.format(image=image, key_line=key_line) + SMALL_HAADF)
     run = tmp_path / "run"
     env = {"MP_API_KEY": KEY} if where == "environment" else {}
     proc = cli("fuse", cfg, "--out", run, "--max-evals", "3", "--json-log", env=env)
@@ -203,7 +193,7 @@ def test_mp_key_not_in_offline_error(cli, real, tmp_path: Path) -> None:
     pytest.importorskip("mp_api")
     image = real("stem/cdte_twin/HAADF26.dm3")
     cfg = tmp_path / "fuse.toml"
-    cfg.write_text(MP_CONFIG.format(image=image, key_line='endpoint = "http://127.0.0.1:9/"'))
+    cfg.write_text(MP_CONFIG.format(image=image, key_line='endpoint = "http://127.0.0.1:9/"') + SMALL_HAADF)
     run = tmp_path / "run"
     proc = cli("fuse", cfg, "--out", run, "--quiet", env={"MP_API_KEY": KEY})
     assert_user_error(proc, "cannot reach the Materials Project", "offline")
