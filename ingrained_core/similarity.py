@@ -68,28 +68,56 @@ def _eight_bit(a: np.ndarray) -> np.ndarray:
     return np.floor(unit_range(a) * 255.0)
 
 
+def _inner_box_mean(image: np.ndarray, win: int) -> np.ndarray:
+    """``uniform_filter(image, size=win)`` on the windows that lie fully inside the image
+    only: the same numbers, bit for bit.
+
+    scipy's ``uniform_filter`` runs a 1-D running mean along the rows axis, then along the
+    columns axis, each line on its own; here the first pass runs on the whole image (the
+    second needs every column) and the second only on the rows that are kept.
+    """
+    from scipy.ndimage import uniform_filter1d
+
+    pad = (win - 1) // 2
+    h, w = image.shape
+    first = uniform_filter1d(image, win, axis=0)
+    return uniform_filter1d(first[pad : h - pad], win, axis=1)[:, pad : w - pad]
+
+
 def mean_ssim(x: np.ndarray, y: np.ndarray, win: int, data_range: float) -> float:
     """Mean SSIM as ``skimage.metrics.structural_similarity(x, y, win_size=win,
     data_range=data_range)`` with its defaults (uniform window, sample covariance):
     the same filters, but the SSIM map is only formed on the windows that scikit-image
-    keeps (those lying fully inside the image)."""
-    from scipy.ndimage import uniform_filter
-
-    pad = (win - 1) // 2
-    inner = (slice(pad, x.shape[0] - pad), slice(pad, x.shape[1] - pad))
+    keeps (those lying fully inside the image); products that scikit-image's expression
+    forms twice are formed once (the same values: doubling is exact in floating point)."""
     n = win * win
     cov_norm = n / (n - 1.0)
-
-    def box(img: np.ndarray) -> np.ndarray:
-        return uniform_filter(img, size=win)[inner]
-
-    ux, uy = box(x), box(y)
+    ux, uy = _inner_box_mean(x, win), _inner_box_mean(y, win)
     # vx + vy only ever appear summed: one filter of x^2 + y^2 instead of two
-    uxxyy, uxy = box(x * x + y * y), box(x * y)
-    vxy = cov_norm * (uxy - ux * uy)
+    sq = x * x
+    sq += y * y
+    uxxyy, uxy = _inner_box_mean(sq, win), _inner_box_mean(x * y, win)
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
-    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (cov_norm * (uxxyy - ux * ux - uy * uy) + c2))
-    return float(s.mean(dtype=np.float64))
+    uxuy = ux * uy
+    uxx, uyy = ux * ux, uy * uy
+    # numerator: (2 ux uy + c1) (2 vxy + c2), vxy = cov_norm (uxy - ux uy)
+    num = uxy - uxuy
+    num *= cov_norm
+    num *= 2.0
+    num += c2
+    uxuy *= 2.0
+    uxuy += c1
+    num *= uxuy
+    # denominator: (ux^2 + uy^2 + c1) (cov_norm (uxxyy - ux^2 - uy^2) + c2)
+    den = uxxyy - uxx
+    den -= uyy
+    den *= cov_norm
+    den += c2
+    uxx += uyy
+    uxx += c1
+    den *= uxx
+    num /= den
+    return float(num.mean(dtype=np.float64))
 
 
 class PaperSSIM:

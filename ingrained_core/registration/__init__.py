@@ -19,8 +19,9 @@ Both images are quantised to 16 grey levels (each with its own range), as publis
 Search bias (the published grain-boundary mode): a fraction ``b`` of the free range of
 top-left positions is excluded, half at each end (``vertical_bias = 0.15`` by default).
 Everything that depends on the experiment alone is computed once; transforms are cached
-per simulation shape. Exact semantics and the comparison with the published method:
-``docs/registration.md``.
+per simulation shape, and transforms of experimental patches (which depend on the
+experiment alone) in stores bounded in bytes (:class:`~.cache.ByteLRU`). Exact semantics
+and the comparison with the published method: ``docs/registration.md``.
 """
 
 from __future__ import annotations

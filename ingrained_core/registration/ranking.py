@@ -54,20 +54,40 @@ class NCCRanker:
         self._norms[(h, w)] = norms
         return norms
 
+    def _valid_correlation(self, t: np.ndarray) -> np.ndarray:
+        """``sum(t * window)`` at every valid top-left placement, by a circular correlation at
+        a size >= the image (valid lags never wrap).
+
+        The same numbers, bit for bit, as ``irfft2(spec * conj(rfft2(t, s)), s)[:H-h+1,
+        :W-w+1]`` (tested), with the work on rows that are all zeros or not kept skipped:
+        the template's real transform runs on its ``h`` rows only (zero rows transform to
+        zeros), and after the inverse along the columns only the ``H - h + 1`` valid rows
+        go through the inverse along the rows. ``irfft2`` applies its ``1 / (H' W')`` once,
+        at the end of the last pass; so does this.
+        """
+        H, W = self.image.shape
+        h, w = t.shape
+        Hf, Wf = self._fft_shape
+        spec = sfft.fft(sfft.rfft(t, n=Wf, axis=1), n=Hf, axis=0, overwrite_x=True)
+        # exactly the product irfft2's caller formed (numpy's complex products differ in the
+        # last bit between operand orders and between in-place and fresh outputs)
+        prod = self._spec * np.conj(spec)
+        cols = sfft.ifft(prod, axis=0, norm="forward", overwrite_x=True)[: H - h + 1]
+        out = sfft.irfft(cols, n=Wf, axis=1, norm="forward")[:, : W - w + 1]
+        out *= 1.0 / (Hf * Wf)
+        return out
+
     def scores(self, template: np.ndarray) -> np.ndarray:
         """NCC at every valid top-left placement, shape ``(H - h + 1, W - w + 1)``."""
-        H, W = self.image.shape
         h, w = template.shape
         t = template - template.mean()
         tnorm = float(np.sqrt(np.sum(t * t)))
-        # Circular correlation at a size >= the image: valid lags never wrap.
-        corr = sfft.irfft2(self._spec * np.conj(sfft.rfft2(t, s=self._fft_shape)), s=self._fft_shape)
-        corr = corr[: H - h + 1, : W - w + 1]
+        corr = self._valid_correlation(t)
         denom = self._window_norms(h, w) * tnorm
-        out = np.zeros_like(corr)
         ok = denom > 1e-9 * max(1.0, tnorm)
-        np.divide(corr, denom, out=out, where=ok)
-        return out
+        np.divide(corr, denom, out=corr, where=ok)
+        corr[~ok] = 0.0
+        return corr
 
 
 def disk(radius: int) -> np.ndarray:

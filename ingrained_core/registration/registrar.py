@@ -7,7 +7,6 @@ See the package docstring (:mod:`ingrained_core.registration`) for the method an
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,7 +15,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import ConfigError
-from .correlation import correlator
+from .cache import ByteLRU
+from .correlation import CircularCorrelator, correlator
 from .images import block_downsample, check_image, quantise
 from .ranking import Chi2Ranker, NCCRanker
 
@@ -29,8 +29,14 @@ ShiftsOf = Callable[[np.ndarray, np.ndarray], np.ndarray]
 NCC_MAX_CANDIDATES = 32
 #: Default cap on the native placements tested in the fine stage (``fine != "scan"``).
 MAX_FINE_TESTS = 9
-#: Spectra of experimental patches kept (an optimizer revisits the same placements).
-PATCH_CACHE = 64
+#: Bytes kept of the experiment's transforms, per store (least recently used dropped
+#: first; 24 MiB per registrar in all): spectra of native patches (an optimizer revisits
+#: placements; ~17 of 195 x 153), column transforms of the native strips under a patch's
+#: columns (placements share column offsets; ~32 of 302 x 77 for the twin), and spectra of
+#: the downsampled patches of the coarse stage (~500 of 48 x 38 for the twin).
+PATCH_CACHE_BYTES = 4 * 2**20
+STRIP_CACHE_BYTES = 12 * 2**20
+COARSE_CACHE_BYTES = 8 * 2**20
 
 
 @dataclass(frozen=True)
@@ -217,7 +223,9 @@ class Registrar:
         self._ncc: NCCRanker | None = None
         self._chi2: dict[int, Chi2Ranker] = {}
         self._phases: dict[tuple[int, int, int], np.ndarray] = {}
-        self._patch_specs: OrderedDict[tuple[int, int, int, int], np.ndarray] = OrderedDict()
+        self._patch_specs = ByteLRU(PATCH_CACHE_BYTES)
+        self._strips = ByteLRU(STRIP_CACHE_BYTES)
+        self._coarse_specs = ByteLRU(COARSE_CACHE_BYTES)
 
     # -- pieces --------------------------------------------------------------------------------
     def allowed_ranges(self, h: int, w: int) -> tuple[int, int, int, int]:
@@ -244,6 +252,21 @@ class Registrar:
             img = self._phases[key] = block_downsample(self._q[key[1] :, key[2] :], f)
         i, j = r // f, c // f
         return img[i : i + hd, j : j + wd]
+
+    def _coarse_spectra(self, placements: list[tuple[int, int]], f: int, hd: int, wd: int,
+                        dcorr: CircularCorrelator) -> np.ndarray:
+        """Stacked spectra of the downsampled experimental patches at native top-left
+        placements; the missing ones are transformed together and kept (they depend on the
+        experiment alone)."""
+        keys = [(f, r, c, hd, wd) for r, c in placements]
+        found = [self._coarse_specs.get(k) for k in keys]
+        missing = [i for i, spec in enumerate(found) if spec is None]
+        if missing:
+            patches = np.stack([self._downsampled_patch(placements[i][0], placements[i][1], f, hd, wd) for i in missing])
+            for i, spec in zip(missing, dcorr.spectrum(patches)):
+                found[i] = spec = spec.copy()  # not a view: the store counts what it holds
+                self._coarse_specs.put(keys[i], spec)
+        return np.stack(found)
 
     @staticmethod
     def _ncc_candidates(ncc: np.ndarray, f: int, window: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -287,24 +310,31 @@ class Registrar:
         return rows, cols, scores[ci, cj]
 
     def _native_shifts(self, qs: np.ndarray) -> ShiftsOf:
-        """Residual shifts of the quantised simulation at given native placements."""
+        """Residual shifts of the quantised simulation at given native placements.
+
+        A patch's spectrum is the transform along the rows of its column transforms; the
+        column transforms of the whole strip of experiment under columns ``c .. c + w`` are
+        kept per ``(c, w)`` (many placements share a column offset), whole patch spectra per
+        placement (an optimizer revisits placements): both depend on the experiment alone.
+        """
         h, w = qs.shape
         corr = correlator((h, w))
         ref = corr.spectrum(qs)
         view = sliding_window_view(self._q, (h, w))
-        cache = self._patch_specs
 
         def shifts_of(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
             if len(rows) != 1:
                 return corr.residual_shifts(ref, view[rows, cols], integer=True)
-            key = (int(rows[0]), int(cols[0]), h, w)
-            spec = cache.pop(key, None)
+            r, c = int(rows[0]), int(cols[0])
+            spec = self._patch_specs.get((r, c, h, w))
             if spec is None:
-                spec = corr.spectrum(view[key[0], key[1]])
-                if len(cache) >= PATCH_CACHE:
-                    cache.popitem(last=False)
-            cache[key] = spec
-            return corr.shifts_from_spectrum(ref, spec[None], integer=True)
+                strip = self._strips.get((c, w))
+                if strip is None:
+                    strip = corr.column_transform(self._q[:, c : c + w])
+                    self._strips.put((c, w), strip)
+                spec = corr.row_transform(strip[r : r + h])
+                self._patch_specs.put((r, c, h, w), spec)
+            return corr.shifts_from_spectrum(ref, spec, integer=True)[None]
 
         return shifts_of
 
@@ -334,8 +364,8 @@ class Registrar:
         dspec = dcorr.spectrum(dsim)
 
         def coarse_shifts(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
-            patches = np.stack([self._downsampled_patch(int(r), int(c), f, hd, wd) for r, c in zip(rr, cc)])
-            return dcorr.residual_shifts(dspec, patches, integer=True)
+            specs = self._coarse_spectra([(int(r), int(c)) for r, c in zip(rr, cc)], f, hd, wd, dcorr)
+            return dcorr.shifts_from_spectrum(dspec, specs, integer=True)
 
         k, _, n_coarse = first_locked(coarse_shifts, ci, cj, 4, self.max_candidates)
         p0 = (int(ci[k]), int(cj[k]))

@@ -17,8 +17,10 @@ from ingrained_core.registration import (
     residual_shift,
     residual_shift_exact,
 )
-from ingrained_core.registration.correlation import CircularCorrelator
+from ingrained_core.registration.cache import ByteLRU
+from ingrained_core.registration.correlation import CircularCorrelator, axis_mode
 from ingrained_core.registration.images import quantise
+from ingrained_core.registration.ranking import NCCRanker
 from ingrained_core.similarity import PaperSSIM
 
 
@@ -73,6 +75,97 @@ def test_correlator_matches_numpy_fft(shape: tuple[int, int]) -> None:
     np.testing.assert_allclose(got[0], expected, atol=1e-9 * np.abs(expected).max())
     auto = np.fft.ifft2(np.abs(np.fft.fft2(a)) ** 2).real
     np.testing.assert_allclose(got[1], auto, atol=1e-9 * auto.max())
+
+
+# shapes covering every way of computing an axis: pocketfft at n ("fft"), the DFT matrix
+# ("matmul") and the padded linear correlation folded back ("pad"), on both axes
+MODE_SHAPES = [(195, 153), (38, 47), (97, 283), (211, 251), (283, 169), (16, 17)]
+
+
+def test_correlator_modes_are_the_circular_correlation() -> None:
+    modes = {(axis_mode(h, real=False), axis_mode(w, real=True)) for h, w in MODE_SHAPES}
+    assert {m for pair in modes for m in pair} == {"fft", "matmul", "pad"}
+    assert ("pad", "pad") in modes and ("matmul", "pad") in modes and ("pad", "fft") in modes
+    rng = np.random.default_rng(1)
+    for shape in MODE_SHAPES:
+        corr = CircularCorrelator(shape)
+        a, b = rng.random(shape), rng.random(shape)
+        spec_a, spec_ba = corr.spectrum(a), corr.spectrum(np.stack([b, a]))
+        kept = (spec_a.copy(), spec_ba.copy())
+        got = corr.correlation(spec_a, spec_ba)
+        expected = np.fft.ifft2(np.fft.fft2(a) * np.conj(np.fft.fft2(b))).real
+        np.testing.assert_allclose(got[0], expected, atol=1e-9 * np.abs(expected).max())
+        auto = np.fft.ifft2(np.abs(np.fft.fft2(a)) ** 2).real
+        np.testing.assert_allclose(got[1], auto, atol=1e-9 * auto.max())
+        # the inputs are left as they were (the products are transformed in place)
+        assert np.array_equal(kept[0], spec_a) and np.array_equal(kept[1], spec_ba)
+        # integer images: every value exact after rounding, shifts as scikit-image
+        qa, qb = np.floor(16 * a), np.floor(16 * b)
+        exact = np.rint(np.fft.ifft2(np.fft.fft2(qa) * np.conj(np.fft.fft2(qb))).real)
+        assert np.array_equal(corr.correlation(corr.spectrum(qa), corr.spectrum(qb), integer=True), exact)
+        ref, _, _ = phase_cross_correlation(qa, qb, normalization=None)
+        assert tuple(corr.residual_shifts(corr.spectrum(qa), qb, integer=True)) == tuple(int(v) for v in ref)
+
+
+def test_patch_spectra_from_column_strips_are_the_patch_spectra(twin_experiment: np.ndarray) -> None:
+    q = quantise(twin_experiment)
+    for shape in ((195, 153), (283, 169), (97, 283)):
+        h, w = shape
+        corr = CircularCorrelator(shape)
+        strip = corr.column_transform(q[:, 3 : 3 + w]) if w <= 302 - 3 else None
+        if strip is None:
+            continue
+        spec = corr.row_transform(strip[5 : 5 + h])
+        np.testing.assert_allclose(spec, corr.spectrum(q[5 : 5 + h, 3 : 3 + w]), rtol=0, atol=1e-9)
+
+
+def test_ncc_scores_are_the_plain_fft_formula_bit_for_bit(twin_experiment: np.ndarray) -> None:
+    """The NCC ranking skips transforms of zero rows and of rows it drops, and must give
+    exactly the numbers of the plain formula (the ranking rounds them to 12 decimals)."""
+    import scipy.fft as sfft
+
+    rng = np.random.default_rng(8)
+    for image in (quantise(twin_experiment), quantise(twin_experiment[:150, :150])):
+        ranker = NCCRanker(image)
+        H, W = image.shape
+        for h, w in ((195, 153), (79, 79), (120, 33), (35, 140)):
+            if h > H or w > W:
+                continue
+            t = np.floor(16 * rng.random((h, w)))
+            t -= t.mean()
+            plain = sfft.irfft2(ranker._spec * np.conj(sfft.rfft2(t, s=ranker._fft_shape)), s=ranker._fft_shape)
+            assert np.array_equal(ranker._valid_correlation(t), plain[: H - h + 1, : W - w + 1])
+
+
+def test_byte_lru_is_bounded_and_keeps_the_most_recent() -> None:
+    store = ByteLRU(10_000)
+    for i in range(100):
+        store.put(i, np.zeros(200))  # 1600 bytes each
+        assert store.nbytes <= 10_000
+    assert len(store) == 6 and store.get(99) is not None and store.get(0) is None
+    store.get(94)  # now the most recent: 95 goes first
+    store.put(100, np.zeros(200))
+    assert store.get(94) is not None and store.get(95) is None
+    big = ByteLRU(10)
+    big.put("a", np.zeros(100))  # larger than the bound: the most recent is kept alone
+    assert len(big) == 1 and big.get("a") is not None
+
+
+def test_registrar_stores_stay_within_their_bounds(twin_experiment: np.ndarray) -> None:
+    from ingrained_core.registration import registrar as module
+
+    rng = np.random.default_rng(12)
+    reg = Registrar(twin_experiment)
+    for _ in range(40):
+        h, w = int(rng.integers(100, 240)), int(rng.integers(100, 240))
+        r, c = int(rng.integers(0, 302 - h + 1)), int(rng.integers(0, 302 - w + 1))
+        reg.register(twin_experiment[r : r + h, c : c + w] + rng.normal(0, twin_experiment.std(), (h, w)))
+    for store, bound in ((reg._patch_specs, module.PATCH_CACHE_BYTES), (reg._strips, module.STRIP_CACHE_BYTES),
+                         (reg._coarse_specs, module.COARSE_CACHE_BYTES)):
+        assert 0 < store.nbytes <= bound
+        # each entry holds its own memory (a view would keep a whole stack alive uncounted)
+        for value in store._items.values():
+            assert value.base is None or value.base.nbytes == value.nbytes
 
 
 # -- exact recovery ----------------------------------------------------------------------------

@@ -94,3 +94,41 @@ def test_non_finite_and_non_2d_inputs_are_errors(pair: tuple[np.ndarray, np.ndar
         FloatSSIM7().distance(a[None], a[None])
     with pytest.raises(ConfigError, match="window 7 px is larger"):
         FloatSSIM7().distance(a[:6, :50], a[:6, :50])
+
+
+def _plain_mean_ssim(x: np.ndarray, y: np.ndarray, win: int, data_range: float) -> float:
+    """scikit-image's formula with full-image uniform filters, cropped afterwards."""
+    from scipy.ndimage import uniform_filter
+
+    pad = (win - 1) // 2
+    inner = (slice(pad, x.shape[0] - pad), slice(pad, x.shape[1] - pad))
+    n = win * win
+    cov_norm = n / (n - 1.0)
+    def box(img: np.ndarray) -> np.ndarray:
+        return uniform_filter(img, size=win)[inner]
+
+    ux, uy = box(x), box(y)
+    uxxyy, uxy = box(x * x + y * y), box(x * y)
+    vxy = cov_norm * (uxy - ux * uy)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (cov_norm * (uxxyy - ux * ux - uy * uy) + c2))
+    return float(s.mean(dtype=np.float64))
+
+
+def test_distances_are_the_plain_formula_bit_for_bit(twin_experiment: np.ndarray) -> None:
+    """The inner-window filtering and the shared products change no bit of d_sim (a run's
+    FOMs, and so its optimizer's path, stay exactly what they were)."""
+    from ingrained_core.similarity import _eight_bit, mean_ssim, unit_range
+
+    rng = np.random.default_rng(11)
+    exp = twin_experiment
+    for h, w in ((195, 153), (283, 169), (79, 79), (35, 36), (120, 61)):
+        h = min(h, 302)
+        for _ in range(3):
+            r, c = int(rng.integers(0, 302 - h + 1)), int(rng.integers(0, 302 - w + 1))
+            a = exp[r : r + h, c : c + w]
+            b = np.roll(a, 2, axis=0) + rng.normal(0, 0.5 * exp.std(), (h, w))
+            ua, ub = _eight_bit(a), _eight_bit(b)
+            assert mean_ssim(ua, ub, 35, 255.0) == _plain_mean_ssim(ua, ub, 35, 255.0)
+            fa, fb = unit_range(a), unit_range(b)
+            assert mean_ssim(fa, fb, 7, 1.0) == _plain_mean_ssim(fa, fb, 7, 1.0)
