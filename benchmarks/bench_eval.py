@@ -27,8 +27,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -44,34 +42,16 @@ def build(case_name: str):
     return build_problem(cfg)
 
 
-def draws(problem, n: int, seed: int) -> list[dict[str, float]]:
-    """``n`` parameter sets around the start point (as ``time_evaluations`` draws them)."""
-    rng = np.random.default_rng(seed)
-    x0 = problem.space.x0
-    return [problem.space.values(np.clip(x0 + rng.normal(0.0, 0.05, x0.shape), 0.0, 1.0)) for _ in range(n)]
-
-
 def time_case(problem, samples: int, blocks: int = 4) -> dict[str, float]:
     """Median evaluation time, its ratio to the reference (per block, median), and the parts."""
-    from ingrained_core.benchmark import reference_workload
+    from ingrained_core.benchmark import draw_values, time_blocks
 
-    points = draws(problem, samples + 3, seed=1)
+    points = draw_values(problem, samples + 3, seed=1)
     for v in points[:3]:
         problem.evaluate(v)
     points = points[3:]
-    ref_rng = np.random.default_rng(0)
-    refs = [reference_workload(ref_rng)]
-    times, ratios = [], []
-    per = max(1, samples // blocks)
-    for b in range(blocks):
-        block = []
-        for v in points[b * per : (b + 1) * per]:
-            t = time.perf_counter()
-            problem.evaluate(v)
-            block.append(time.perf_counter() - t)
-        refs.append(reference_workload(ref_rng))
-        ratios.append(statistics.median(block) / (0.5 * (refs[-2] + refs[-1])))
-        times.extend(block)
+    timed = time_blocks(problem, points, blocks)
+    times, ratios, refs = [timed["median_s"]], [timed["ratio"]], timed["references_s"]
     # parts, on the same parameter sets (fresh registrar caches are not reset: as in a run)
     sims, t_sim, t_reg, t_ssim = [], [], [], []
     for v in points:
@@ -103,8 +83,10 @@ def time_case(problem, samples: int, blocks: int = 4) -> dict[str, float]:
 
 def record_case(problem, n: int) -> list[list]:
     """(fom, d_trans, d_sim, row, col, dy, dx, coarse row, coarse col) of ``n`` evaluations."""
+    from ingrained_core.benchmark import draw_values
+
     out = []
-    for v in draws(problem, n, seed=7):
+    for v in draw_values(problem, n, seed=7):
         ev = problem.evaluate(v)
         p = ev.placement
         out.append([ev.fom, ev.d_trans, ev.d_sim, p.row, p.col, p.shift[0], p.shift[1], p.coarse[0], p.coarse[1]])

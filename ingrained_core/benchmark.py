@@ -94,30 +94,29 @@ def case_overrides(case: Case, time_limit: float) -> list[str]:
     ]
 
 
-def time_evaluations(problem: Any, samples: int, seed: int = 1, blocks: int = 4) -> dict[str, Any]:
-    """Seconds per evaluation over ``samples`` distinct parameter sets drawn around the start
-    point (Gaussian, 5 % of each range, clipped to the box), after 3 warm-up calls.
-
-    The evaluations run in ``blocks`` blocks with the reference workload timed before the
-    first and after every block; the ratio to the reference is the median over blocks of
-    (block median) / (mean of the two references around it), so a change in the machine's
-    load during the measurement hits both sides of each ratio alike."""
+def draw_values(problem: Any, n: int, seed: int = 1) -> list[dict[str, float]]:
+    """``n`` distinct parameter sets around the start point (Gaussian, 5 % of each range,
+    clipped to the box)."""
     rng = np.random.default_rng(seed)
     x0 = problem.space.x0
-    draw = lambda: np.clip(x0 + rng.normal(0.0, 0.05, x0.shape), 0.0, 1.0)  # noqa: E731
-    for _ in range(3):
-        problem.evaluate(problem.space.values(draw()))
+    return [problem.space.values(np.clip(x0 + rng.normal(0.0, 0.05, x0.shape), 0.0, 1.0)) for _ in range(n)]
+
+
+def time_blocks(problem: Any, values: list[dict[str, float]], blocks: int = 4) -> dict[str, Any]:
+    """Seconds per evaluation of ``values``, in ``blocks`` blocks with the reference
+    workload timed before the first and after every block; the ratio to the reference is
+    the median over blocks of (block median) / (mean of the two references around it), so a
+    change in the machine's load during the measurement hits both sides of each ratio alike."""
     ref_rng = np.random.default_rng(0)
     references = [reference_workload(ref_rng)]
     times: list[float] = []
     ratios = []
-    per_block = max(1, samples // blocks)
-    for _ in range(blocks):
+    per_block = max(1, len(values) // blocks)
+    for b in range(blocks):
         block = []
-        for _ in range(per_block):
-            values = problem.space.values(draw())
+        for v in values[b * per_block:(b + 1) * per_block]:
             t = time.perf_counter()
-            problem.evaluate(values)
+            problem.evaluate(v)
             block.append(time.perf_counter() - t)
         references.append(reference_workload(ref_rng))
         ratios.append(statistics.median(block) / (0.5 * (references[-2] + references[-1])))
@@ -125,6 +124,15 @@ def time_evaluations(problem: Any, samples: int, seed: int = 1, blocks: int = 4)
     return {"median_s": statistics.median(times), "p10_s": float(np.percentile(times, 10)),
             "p90_s": float(np.percentile(times, 90)), "samples": len(times), "references_s": references,
             "ratio": statistics.median(ratios), "block_ratios": ratios}
+
+
+def time_evaluations(problem: Any, samples: int, seed: int = 1, blocks: int = 4) -> dict[str, Any]:
+    """:func:`time_blocks` over ``samples`` distinct parameter sets drawn around the start
+    point (:func:`draw_values`), after 3 warm-up calls."""
+    values = draw_values(problem, samples + 3, seed)
+    for v in values[:3]:
+        problem.evaluate(v)
+    return time_blocks(problem, values[3:], blocks)
 
 
 def profile_evaluations(problem: Any, n: int = 30, seed: int = 2, top: int = 25) -> str:
@@ -150,8 +158,7 @@ def trace_figures(rows: list[dict[str, Any]], paper_fom: float, marks: tuple[flo
     for r in rows:
         fom = float(r["fom"])
         t = float(r["elapsed_s"])
-        if fom < best:
-            best = fom
+        best = min(best, fom)
         for m in marks:
             if t <= m:
                 at[m] = best
