@@ -11,6 +11,21 @@ REPO = Path(__file__).resolve().parents[2]
 STM_DATA = (REPO / ".." / "shared" / "data" / "stm" / "cu2o_111").resolve()
 
 HEX_A = 6.0
+EXAMPLE = REPO / "examples" / "cu2o_111"
+EXAMPLE_IMAGE = "03h_Cu2O_111_034_fwd_z_plane.txt"
+
+
+@pytest.fixture()
+def cu2o_example_config(tmp_path: Path) -> Path:
+    """The Cu2O example's fuse.toml and image copied into ``tmp_path``; returns the config path."""
+    import shutil
+
+    if not (EXAMPLE / EXAMPLE_IMAGE).exists():
+        pytest.skip("example image missing")
+    config = tmp_path / "fuse.toml"
+    shutil.copy(EXAMPLE / "fuse.toml", config)
+    shutil.copy(EXAMPLE / EXAMPLE_IMAGE, tmp_path)
+    return config
 
 
 def hex_cell(a: float = HEX_A, c: float = 20.0) -> np.ndarray:

@@ -8,16 +8,14 @@ and of the lattice measured on the experimental image itself.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from ingrained_stm import orientation as O
 
-from .conftest import REPO
+from .conftest import EXAMPLE
 
-EXAMPLE = REPO / "examples" / "cu2o_111"
 PAPER_BEST = {"shear_x": 0.0757, "shear_y": -0.2462, "stretch_x": -0.0200, "stretch_y": -0.1746,
               "rotation": 113.18, "pixel_size": 0.27159}
 
@@ -34,16 +32,12 @@ def example_parchg(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_example_recovers_pixel_size_and_lattice_orientation(example_parchg, tmp_path):
+def test_example_recovers_pixel_size_and_lattice_orientation(example_parchg, cu2o_example_config, tmp_path):
     from ingrained_stm.model import TersoffHamannSTM
 
     from ingrained_core.api import fuse
 
-    if not (EXAMPLE / "03h_Cu2O_111_034_fwd_z_plane.txt").exists():
-        pytest.skip("example image missing")
-    config = tmp_path / "fuse.toml"
-    shutil.copy(EXAMPLE / "fuse.toml", config)
-    shutil.copy(EXAMPLE / "03h_Cu2O_111_034_fwd_z_plane.txt", tmp_path)
+    config = cu2o_example_config
     result = fuse(config, tmp_path / "run", overrides=[f"forward_model.input={example_parchg}"], max_evals=1000)
     p = result.params
     assert result.best["d_trans"] == 0

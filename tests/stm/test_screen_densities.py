@@ -12,14 +12,11 @@ one (which still ranks first), so only the ranking on this grid is asserted.
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
 
-EXAMPLE = REPO / "examples" / "cu2o_111"
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +66,13 @@ def test_variants_differ_only_at_the_top_surface():
 
 
 @pytest.mark.slow
-def test_screen_ranks_density_candidates_and_the_stoichiometric_surface_wins(candidates, tmp_path):
+def test_screen_ranks_density_candidates_and_the_stoichiometric_surface_wins(candidates, cu2o_example_config,
+                                                                          tmp_path):
     from PIL import Image
 
     from ingrained_core.screen import screen
 
-    if not (EXAMPLE / "03h_Cu2O_111_034_fwd_z_plane.txt").exists():
-        pytest.skip("example image missing")
-    config = tmp_path / "fuse.toml"
-    shutil.copy(EXAMPLE / "fuse.toml", config)
-    shutil.copy(EXAMPLE / "03h_Cu2O_111_034_fwd_z_plane.txt", tmp_path)
+    config = cu2o_example_config
     # the example's input file is absent here on purpose: each candidate replaces forward_model.input
     result = screen(config, list(candidates.values()), tmp_path / "screen", executor="serial",
                     overrides=["optimizer.max_evals=1000"])
