@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from ..plugins.conftest import example_plugin_site  # noqa: F401 - re-exported fixture
-from ..run.conftest import lattice_case, lattice_plugin  # noqa: F401 - re-exported fixtures
 
 #: the screening case's truth: pixel 0.2 Å, source 1.0 Å, crop 71 x 71 in a 121 x 121 image
 TRUTH = {"pixel_size": 0.2, "source_size": 1.0}
