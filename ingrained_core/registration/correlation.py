@@ -182,6 +182,14 @@ class _AxisDFT:
         return out
 
 
+@lru_cache(maxsize=128)
+def _axis_dft(n: int, real: bool) -> _AxisDFT:
+    """The transform along one axis, cached per length: shapes that share a height or a
+    width share it (an optimizer varying the crop size reuses them instead of rebuilding
+    whole correlators, which also keeps the heap from churning in long runs)."""
+    return _AxisDFT(n, real)
+
+
 class CircularCorrelator:
     """Circular cross-correlations of images of one shape ``(h, w)``; build once, reuse.
 
@@ -192,8 +200,8 @@ class CircularCorrelator:
 
     def __init__(self, shape: tuple[int, int]):
         self.shape = (int(shape[0]), int(shape[1]))
-        self._rows = _AxisDFT(self.shape[0], real=False)
-        self._cols = _AxisDFT(self.shape[1], real=True)
+        self._rows = _axis_dft(self.shape[0], real=False)
+        self._cols = _axis_dft(self.shape[1], real=True)
         self._mid = np.array([int(np.fix(n / 2)) for n in self.shape])
 
     def spectrum(self, img: np.ndarray) -> np.ndarray:
