@@ -16,8 +16,8 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import ConfigError, IngrainedError, ParameterError
-from .start_from import apply_start_from
 from .params import ParameterSpace, ParamSpec, nearest_odd
+from .start_from import apply_start_from
 
 #: A proposal the model refuses (e.g. an STM iso-value outside the density) is logged with
 #: this FOM, d_trans = -1 and d_sim = nan, and reported; it is never the best.
@@ -108,9 +108,25 @@ def _cap_crop_bounds(cfg: RunConfig, params_cls: Any, shape: tuple[int, int]) ->
 def build_model(cfg: RunConfig, experiment_shape: tuple[int, int] | None = None) -> tuple[Any, ParameterSpace]:
     """The forward model (with its structure or input file) and the run's parameter space."""
     model, _structure, _report = _build_model(cfg)
-    cfg, _ = apply_start_from(cfg, model.Params)
-    specs = _cap_crop_bounds(cfg, model.Params, experiment_shape) if experiment_shape else cfg.forward_model.params
-    return model, ParameterSpace(model.Params, specs)
+    _cfg, space, _taken = _parameter_space(cfg, model.Params, experiment_shape)
+    return model, space
+
+
+def _parameter_space(cfg: RunConfig, params_cls: Any, experiment_shape: tuple[int, int] | None
+                     ) -> tuple[RunConfig, ParameterSpace, list[str]]:
+    """The run's parameter space: ``forward_model.start_from`` applied, crop bounds capped to
+    the experiment; returns the config with the start values filled in, the space and the
+    names of the parameters whose start came from ``start_from``."""
+    cfg, taken = apply_start_from(cfg, params_cls)
+    specs = _cap_crop_bounds(cfg, params_cls, experiment_shape) if experiment_shape else cfg.forward_model.params
+    try:
+        return cfg, ParameterSpace(params_cls, specs), taken
+    except ParameterError as exc:
+        if not taken:
+            raise
+        src = cfg.provenance["start_from"]["path"]
+        raise ParameterError(f"{exc} (start values from forward_model.start_from = {src}: "
+                             "widen that parameter's bounds or fix it at a value in the config)") from None
 
 
 def _build_model(cfg: RunConfig) -> tuple[Any, Any, dict[str, Any]]:
@@ -171,18 +187,9 @@ def build_problem(cfg: RunConfig) -> Problem:
     validate_optimizer(cfg)
     experiment = load_experiment(cfg.experiment)
     model, structure, report = _build_model(cfg)
-    cfg, taken = apply_start_from(cfg, model.Params)
+    cfg, space, taken = _parameter_space(cfg, model.Params, experiment.data.shape)
     if taken:
         report = {**report, "start_from": cfg.provenance["start_from"]}
-    specs = _cap_crop_bounds(cfg, model.Params, experiment.data.shape)
-    try:
-        space = ParameterSpace(model.Params, specs)
-    except ParameterError as exc:
-        if not taken:
-            raise
-        src = cfg.provenance["start_from"]["path"]
-        raise ParameterError(f"{exc} (start values from forward_model.start_from = {src}: "
-                             "widen that parameter's bounds or give it a start in the config)") from None
     reg = cfg.registration
     registrar = Registrar(
         experiment.data,

@@ -234,7 +234,8 @@ class StartRunner:
             status = "interrupted"
         finally:
             self.log.close()
-            blas.restore_original_limits() if blas is not None else None
+            if blas is not None:
+                blas.restore_original_limits()
         if self._replay:  # the log holds more than this optimizer path used: config changed
             self.reporter.message(f"{len(self._replay)} logged evaluations were not replayed", "warning")
         record = self._finish(status)

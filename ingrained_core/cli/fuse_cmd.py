@@ -64,7 +64,6 @@ def fuse(config: Path, out: Path, force: bool, starts: int | None, seed: int | N
 
     from ..api import fuse as api_fuse
 
-    overrides = tuple(overrides)
     if start_from is not None:  # relative to the working directory, not to the config file
         overrides += (f"forward_model.start_from={json.dumps(str(start_from.resolve()))}",)
     if scheduler is not None:
