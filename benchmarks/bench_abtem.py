@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingrained_core.benchmark import machine, reference_workload
+from ingrained_core.apps.benchmark import machine, reference_workload
 
 REPO = Path(__file__).resolve().parents[1]
 TWIN = REPO / "examples" / "cdte_twin" / "bicrystal.POSCAR.vasp"

@@ -40,7 +40,7 @@ def main() -> None:
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    from ingrained_core.structures.bicrystal import BicrystalBuilder
+    from ingrained_core.builtins.structures.bicrystal import BicrystalBuilder
 
     import_s = time.perf_counter() - t0
     results = {"import_s": round(import_s, 4), "cases": {}}

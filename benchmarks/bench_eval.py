@@ -4,7 +4,7 @@ evaluation results for checking that a speed-up changed nothing.
 
 Per case (``examples/`` configs, crop fixed at the paper's best size as in ``ingrained
 benchmark``): ``--samples`` distinct parameter sets drawn around the start point exactly as
-:func:`ingrained_core.benchmark.time_evaluations` draws them (Gaussian, 5 % of each range),
+:func:`ingrained_core.apps.benchmark.time_evaluations` draws them (Gaussian, 5 % of each range),
 evaluated cold; the reference workload (20 pairs of 1024 x 1024 ``numpy.fft.rfft2`` /
 ``irfft2``) is timed before and after every block of evaluations in the same process. The
 parts (simulate, register, similarity) are timed on the same simulations separately.
@@ -33,9 +33,9 @@ sys.path.insert(0, str(REPO))
 
 def build(case_name: str):
     """The benchmark case's problem (crop fixed at the paper's best size)."""
-    from ingrained_core.benchmark import CASES, case_overrides, examples_dir
-    from ingrained_core.config import load_config
-    from ingrained_core.problem import build_problem
+    from ingrained_core.apps.benchmark import CASES, case_overrides, examples_dir
+    from ingrained_core.engine.config import load_config
+    from ingrained_core.engine.problem import build_problem
 
     case = CASES[case_name]
     cfg = load_config(examples_dir() / case.config, case_overrides(case, 300.0))
@@ -44,7 +44,7 @@ def build(case_name: str):
 
 def time_case(problem, samples: int, blocks: int = 4) -> dict[str, float]:
     """Median evaluation time, its ratio to the reference (per block, median), and the parts."""
-    from ingrained_core.benchmark import draw_values, time_blocks
+    from ingrained_core.apps.benchmark import draw_values, time_blocks
 
     points = draw_values(problem, samples + 3, seed=1)
     for v in points[:3]:
@@ -83,7 +83,7 @@ def time_case(problem, samples: int, blocks: int = 4) -> dict[str, float]:
 
 def record_case(problem, n: int) -> list[list]:
     """(fom, d_trans, d_sim, row, col, dy, dx, coarse row, coarse col) of ``n`` evaluations."""
-    from ingrained_core.benchmark import draw_values
+    from ingrained_core.apps.benchmark import draw_values
 
     out = []
     for v in draw_values(problem, n, seed=7):
@@ -101,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--record", type=Path, help="write the results of the --check evaluations here")
     ap.add_argument("--compare", type=Path, help="compare the --check evaluations with this record")
     ap.add_argument("--default-allocator", action="store_true",
-                    help="keep glibc's default allocator settings (a run tunes them: ingrained_core.memory)")
+                    help="keep glibc's default allocator settings (a run tunes them: ingrained_core.engine.memory)")
     args = ap.parse_args(argv)
     if not args.default_allocator:
         try:
-            from ingrained_core.memory import tune_allocator
+            from ingrained_core.engine.memory import tune_allocator
         except ImportError:  # older checkouts
             pass
         else:

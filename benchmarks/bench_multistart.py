@@ -34,7 +34,7 @@ CONFIG = REPO / "examples" / "cdte_twin" / "fuse.toml"
 
 
 def run(executor: str, starts: int, workers: int, evals: int, out: Path) -> tuple[float, list[dict]]:
-    from ingrained_core.api import fuse
+    from ingrained_core.apps.api import fuse
 
     overrides = [
         "forward_model.params.crop_height={ start = 195, fixed = true }",
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if not CONFIG.is_file():
         print(f"twin example not found at {CONFIG}", file=sys.stderr)
         return 2
-    from ingrained_core.benchmark import machine, reference_workload
+    from ingrained_core.apps.benchmark import machine, reference_workload
 
     tmp = Path(tempfile.mkdtemp(prefix="ingrained-bench-multistart-"))
     ref_before = reference_workload()

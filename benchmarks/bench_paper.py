@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
 
-    from ingrained_core.benchmark import run_benchmark
+    from ingrained_core.apps.benchmark import run_benchmark
 
     command = "python benchmarks/bench_paper.py " + " ".join(argv if argv is not None else sys.argv[1:])
     result = run_benchmark([c.strip() for c in args.cases.split(",") if c.strip()], time_limit=args.time,

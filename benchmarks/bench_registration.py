@@ -135,8 +135,8 @@ def reference_workload(rng: np.random.Generator) -> float:
 
 
 def timing(exp: np.ndarray, make, calls: int) -> dict:
-    from ingrained_core.registration import Registrar
-    from ingrained_core.similarity import FloatSSIM7, PaperSSIM
+    from ingrained_core.engine.registration import Registrar
+    from ingrained_core.builtins.similarity import FloatSSIM7, PaperSSIM
 
     reg, ssim, ssim7 = Registrar(exp), PaperSSIM(), FloatSSIM7()
     t_sim, t_reg, t_dist, t_dist7, d_trans = [], [], [], [], []
@@ -166,8 +166,8 @@ def timing(exp: np.ndarray, make, calls: int) -> dict:
 
 
 def compare(exp: np.ndarray, sims: list[np.ndarray]) -> dict:
-    from ingrained_core.registration import Registrar
-    from ingrained_core.similarity import PaperSSIM
+    from ingrained_core.engine.registration import Registrar
+    from ingrained_core.builtins.similarity import PaperSSIM
 
     ssim = PaperSSIM()
     rows: dict[str, np.ndarray] = {}
@@ -207,7 +207,7 @@ def compare(exp: np.ndarray, sims: list[np.ndarray]) -> dict:
 
 
 def cut_recovery(exp: np.ndarray, rng: np.random.Generator, n: int, sizes: tuple[int, int]) -> dict:
-    from ingrained_core.registration import Registrar
+    from ingrained_core.engine.registration import Registrar
 
     out = {}
     regs = {name: Registrar(exp, vertical_bias=0.0, **kw) for name, kw in VARIANTS.items()}

@@ -10,7 +10,7 @@ written atomically at each improvement. Every ``--checkpoint`` evaluations it re
 resident set size (``VmRSS`` from /proc/self/status), the Python heap traced by
 ``tracemalloc`` and the number of open file descriptors (/proc/self/fd).
 
-The allocator is set up as a run sets it up (``ingrained_core.memory.tune_allocator``:
+The allocator is set up as a run sets it up (``ingrained_core.engine.memory.tune_allocator``:
 glibc's mmap threshold fixed at 256 KiB, so large numpy buffers do not fragment the heap);
 ``--default-allocator`` measures glibc's defaults instead (the heap then creeps up by
 ~5 MB per 1000 evaluations: docs/reliability.md).
@@ -62,7 +62,7 @@ def open_fds() -> int:
 
 def sample(n: int, t0: float) -> dict[str, float]:
     current, peak = tracemalloc.get_traced_memory()  # (0, 0) when not tracing
-    from ingrained_core.memory import release_memory
+    from ingrained_core.engine.memory import release_memory
 
     rss, peak_rss = rss_mb(), rss_mb("VmHWM")
     release_memory()  # malloc_trim(0): RSS then shows live memory (and free heap pages cut to the page)
@@ -88,14 +88,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep glibc's default (dynamic) mmap threshold instead of tune_allocator()")
     args = ap.parse_args(argv)
 
-    from ingrained_core.memory import tune_allocator
+    from ingrained_core.engine.memory import tune_allocator
 
     tuned = tune_allocator() if args.tune else False
 
-    from ingrained_core import atomic
-    from ingrained_core.config import load_config
-    from ingrained_core.problem import build_problem
-    from ingrained_core.progress import ProgressLog
+    from ingrained_core.plugin import files as atomic
+    from ingrained_core.engine.config import load_config
+    from ingrained_core.engine.problem import build_problem
+    from ingrained_core.engine.progress import ProgressLog
 
     cfg = load_config(args.config)
     problem = build_problem(cfg)

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-from ingrained_core.benchmark import CASES, case_overrides, examples_dir, machine
-from ingrained_core.config import load_config
-from ingrained_core.problem import build_problem
+from ingrained_core.apps.benchmark import CASES, case_overrides, examples_dir, machine
+from ingrained_core.engine.config import load_config
+from ingrained_core.engine.problem import build_problem
 
 PAPER_BEST = {"pixel_size": 0.21007, "interface_width": 0.1094, "source_size": 1.75, "shear_x": -0.0374,
                   "shear_y": 0.0158, "stretch_x": -0.0183, "stretch_y": 0.0133, "crop_height": 195, "crop_width": 153}
@@ -160,7 +160,7 @@ class Scorer:
         """The project's Powell (or scan-powell: scans of +-0.1 of each range, then Powell)
         from ``start`` in the unit box of the paper's bounds (proposals clipped into it,
         crop fixed); the best point seen."""
-        from ingrained_core.optimizers import (
+        from ingrained_core.builtins.optimizers import (
             Powell,
             PowellOptions,
             ScanPowell,

@@ -1,5 +1,5 @@
 """``python -m ingrained_core`` runs the CLI."""
 
-from .cli import main
+from ingrained_core.cli import main
 
 main()

@@ -80,7 +80,7 @@ def run_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
 @contextmanager
 def plugin_importable(site: Path) -> Iterator[Path]:
     """The example plugin importable in this process for the block (and forgotten after it)."""
-    from ingrained_core.registry import reset_registry
+    from ingrained_core.engine.registry import reset_registry
 
     sys.path.insert(0, str(site))
     reset_registry()

@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     p = best["params"]
     from ingrained_stm.model import TersoffHamannSTM
 
-    from ingrained_core.run import load_run_config
+    from ingrained_core.engine.run import load_run_config
 
     cfg = load_run_config(run)
     lattice = TersoffHamannSTM(cfg.forward_model.input).surface.lattice

@@ -2,7 +2,7 @@
 
 ``ingrained --help`` and ``ingrained plugins list`` import no heavy dependency; each
 subcommand lives in its own module and is loaded only when invoked. User errors
-(:class:`~ingrained_core.errors.IngrainedError`, pydantic validation errors) are printed as
+(:class:`~ingrained_core.plugin.errors.IngrainedError`, pydantic validation errors) are printed as
 one clear message with exit code 2; ``--debug`` shows the traceback.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from ingrained_core import __version__
 
 #: subcommand -> "module:attribute" of its click command, imported on use.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,7 +75,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from pydantic import ValidationError
 
-    from ..errors import IngrainedError
+    from ingrained_core.plugin.errors import IngrainedError
 
     return (IngrainedError, ValidationError, FileNotFoundError, PermissionError, IsADirectoryError)
 

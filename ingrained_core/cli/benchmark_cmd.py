@@ -24,7 +24,7 @@ import click
 def benchmark(cases: str, time_limit: float, out: Path, runs: Path | None, samples: int,
               overrides: tuple[str, ...]) -> None:
     """Benchmark ingrained against the paper on the real images (crop fixed at the paper's best)."""
-    from ..benchmark import run_benchmark
+    from ingrained_core.apps.benchmark import run_benchmark
 
     names = [c.strip() for c in cases.split(",") if c.strip()]
     command = "ingrained benchmark " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "ingrained benchmark"

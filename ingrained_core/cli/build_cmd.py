@@ -19,9 +19,9 @@ def load_builder_config(config: Path, rebuild: bool = False) -> tuple[Any, Any]:
     """(builder instance, validated builder config) from a paper JSON or a ``[structure]`` table."""
     from pydantic import ValidationError
 
-    from ..config import read_config_file
-    from ..errors import ConfigError
-    from ..registry import get_registry
+    from ingrained_core.engine.config import read_config_file
+    from ingrained_core.plugin.errors import ConfigError
+    from ingrained_core.engine.registry import get_registry
 
     config = config.resolve()
     data = read_config_file(config)
@@ -43,7 +43,7 @@ def load_builder_config(config: Path, rebuild: bool = False) -> tuple[Any, Any]:
     try:
         cfg = builder.Config.model_validate(fields, context={"base_dir": config.parent})
     except ValidationError as exc:
-        from . import format_user_error
+        from ingrained_core.cli import format_user_error
 
         raise ConfigError(f"{config}: {where} {format_user_error(exc)}") from None
     return builder, cfg
@@ -54,7 +54,7 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
     from pymatgen.io.cif import CifWriter
     from pymatgen.io.vasp import Poscar
 
-    from .. import atomic
+    from ingrained_core.plugin import files as atomic
 
     out.mkdir(parents=True, exist_ok=True)
     s = result.structure

@@ -15,7 +15,7 @@ import click
 @click.option("--fps", default=4, show_default=True, help="frames per second of the movie")
 def frames(run_dir: Path, select: str, movie: bool, fps: int) -> None:
     """Render progress frames of RUN_DIR into RUN_DIR/frames/."""
-    from ..frames import render_frames
+    from ingrained_core.apps.frames import render_frames
 
     paths = render_frames(run_dir, select=select, movie=movie, fps=fps)
     click.echo(f"wrote {len(paths)} file(s) to {run_dir / 'frames'}")

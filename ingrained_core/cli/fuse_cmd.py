@@ -26,7 +26,7 @@ def _with(options):  # type: ignore[no-untyped-def]
 
 
 def _reporter(quiet: bool, json_log: bool):  # type: ignore[no-untyped-def]
-    from ..reporting import ConsoleReporter, JsonLinesReporter, QuietReporter
+    from ingrained_core.engine.reporting import ConsoleReporter, JsonLinesReporter, QuietReporter
 
     if json_log:
         return JsonLinesReporter()
@@ -62,7 +62,7 @@ def fuse(config: Path, out: Path, force: bool, starts: int | None, seed: int | N
     """
     import json
 
-    from ..api import fuse as api_fuse
+    from ingrained_core.apps.api import fuse as api_fuse
 
     if start_from is not None:  # relative to the working directory, not to the config file
         overrides += (f"forward_model.start_from={json.dumps(str(start_from.resolve()))}",)
@@ -79,7 +79,7 @@ def fuse(config: Path, out: Path, force: bool, starts: int | None, seed: int | N
 def resume(run_dir: Path, overrides: tuple[str, ...], max_evals: int | None, time_limit: float | None,
            target_fom: float | None, quiet: bool, json_log: bool) -> None:
     """Continue an interrupted run without losing or repeating an evaluation."""
-    from ..api import resume as api_resume
+    from ingrained_core.apps.api import resume as api_resume
 
     result = api_resume(run_dir, overrides=list(overrides), reporter=_reporter(quiet, json_log),
                         max_evals=max_evals, time_limit=time_limit, target_fom=target_fom)

@@ -16,7 +16,7 @@ def plugins() -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output: one object per contribution")
 def list_(as_json: bool) -> None:
     """List every contribution: kind, name, distribution, version, status."""
-    from ..registry import get_registry
+    from ingrained_core.engine.registry import get_registry
 
     rows = get_registry().as_dicts()
     if as_json:

@@ -16,9 +16,9 @@ def load_experiment_table(config: Path) -> Any:
     """The validated ``[experiment]`` table of a run config (paths relative to the config)."""
     from pydantic import ValidationError
 
-    from ..config import read_config_file
-    from ..errors import ConfigError
-    from ..experiment import ExperimentConfig
+    from ingrained_core.engine.config import read_config_file
+    from ingrained_core.plugin.errors import ConfigError
+    from ingrained_core.engine.experiment import ExperimentConfig
 
     config = config.resolve()
     data = read_config_file(config)
@@ -28,7 +28,7 @@ def load_experiment_table(config: Path) -> Any:
     try:
         return ExperimentConfig.model_validate(table, context={"base_dir": config.parent})
     except ValidationError as exc:
-        from . import format_user_error
+        from ingrained_core.cli import format_user_error
 
         raise ConfigError(f"{config}: [experiment] {format_user_error(exc)}") from None
 
@@ -72,8 +72,8 @@ def preview_figure(stages: Any) -> Any:
               show_default=True, help="PNG to write (atomically)")
 def preview(config: Path, out: Path) -> None:
     """Show the experimental image of CONFIG as read and as preprocessed, with the region used."""
-    from .. import atomic
-    from ..experiment import prepare_experiment
+    from ingrained_core.plugin import files as atomic
+    from ingrained_core.engine.experiment import prepare_experiment
 
     cfg = load_experiment_table(config)
     stages = prepare_experiment(cfg)

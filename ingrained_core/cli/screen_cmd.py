@@ -35,9 +35,9 @@ def screen(config: Path, more_candidates: tuple[Path, ...], candidates: tuple[Pa
     [structure] path (HAADF) or forward_model.input (STM density). Writes ranking.csv,
     ranking.md, contact_sheet.png and one run directory per candidate under OUT/candidates.
     """
-    from ..api import shortcut_overrides
-    from ..reporting import ConsoleReporter, QuietReporter
-    from ..screen import screen as api_screen
+    from ingrained_core.apps.api import shortcut_overrides
+    from ingrained_core.engine.reporting import ConsoleReporter, QuietReporter
+    from ingrained_core.apps.screen import screen as api_screen
 
     paths = list(candidates) + list(more_candidates)
     if not paths:

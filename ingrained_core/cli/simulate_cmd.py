@@ -17,9 +17,9 @@ import click
               help="output .npy file (a .png of the same name is written beside it)")
 def simulate(config: Path | None, params: Path | None, from_run: Path | None, out: Path) -> None:
     """Simulate one image at the start point, at given parameters, or at a run's best."""
-    from .. import atomic
-    from ..api import simulate as api_simulate
-    from ..errors import ConfigError
+    from ingrained_core.plugin import files as atomic
+    from ingrained_core.apps.api import simulate as api_simulate
+    from ingrained_core.plugin.errors import ConfigError
 
     if (config is None) == (from_run is None):
         raise ConfigError("give either CONFIG or --from-run RUN_DIR")

@@ -38,7 +38,7 @@ def example(need_abtem):
 
 
 def test_refinement_from_a_convolution_run_writes_a_valid_run_directory(example, tmp_path):
-    from ingrained_core.api import fuse
+    from ingrained_core.apps.api import fuse
 
     first = fuse(TWIN_DIR / "fuse.toml", tmp_path / "conv", max_evals=3)
     run = tmp_path / "multislice"

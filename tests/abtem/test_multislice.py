@@ -110,7 +110,7 @@ def test_prism_beam_count_matches_abtem(need_abtem, small_cell):
 
 
 def test_missing_inputs_and_bad_values(pair):
-    from ingrained_core.errors import ParameterError
+    from ingrained_core.plugin.errors import ParameterError
 
     ms = pair[0]
     with pytest.raises(ParameterError, match="detector_outer: must exceed detector_inner"):

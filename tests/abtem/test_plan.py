@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingrained_core.errors import ConfigError
+from ingrained_core.plugin.errors import ConfigError
 
 from .conftest import run_python
 
@@ -33,7 +33,7 @@ def test_sampling_and_memory_are_checked_before_abtem_is_imported():
     proc = run_python(
         "from ingrained_abtem.model import HaadfMultislice\n"
         "from tests.abtem.conftest import cdte_110\n"
-        "from ingrained_core.errors import ConfigError\n"
+        "from ingrained_core.plugin.errors import ConfigError\n"
         "for opts, params in (({'sampling': 0.1}, {}), ({'memory_limit': 0.01}, {})):\n"
         "    try:\n"
         "        HaadfMultislice(cdte_110(), **opts).simulate(params)\n"

@@ -12,9 +12,9 @@ from importlib.metadata import entry_points
 import pytest
 from ingrained_stem.params import HaadfParams
 
-from ingrained_core.errors import ConfigError
-from ingrained_core.params import ParameterSpace
-from ingrained_core.protocols import ForwardModel
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.plugin.params import ParameterSpace
+from ingrained_core.plugin.protocols import ForwardModel
 
 from .conftest import run_python
 
@@ -101,7 +101,7 @@ def test_missing_abtem_gives_the_install_command():
     proc = run_python(
         "from ingrained_abtem.model import HaadfMultislice\n"
         "from tests.abtem.conftest import cdte_110, SMALL_OPTIONS, SMALL_PARAMS\n"
-        "from ingrained_core.errors import PluginError\n"
+        "from ingrained_core.plugin.errors import PluginError\n"
         "model = HaadfMultislice(cdte_110(), **SMALL_OPTIONS)\n"
         "try:\n"
         "    model.simulate(SMALL_PARAMS)\n"

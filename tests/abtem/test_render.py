@@ -9,7 +9,7 @@ import pytest
 from ingrained_stem.params import HaadfParams
 from scipy import ndimage
 
-from ingrained_core.distortion import distortion_matrix
+from ingrained_core.plugin.distortion import distortion_matrix
 
 
 def _filter(kx, ky, *, p, d, m):

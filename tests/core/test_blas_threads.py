@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from threadpoolctl import threadpool_info
 
-from ingrained_core.run import _blas_limit
+from ingrained_core.engine.run import _blas_limit
 
 
 def _blas_threads() -> list[int]:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ingrained_core.config import (FomConfig, ForwardModelConfig, OptimizerConfig, RegistrationConfig,
+from ingrained_core.engine.config import (FomConfig, ForwardModelConfig, OptimizerConfig, RegistrationConfig,
                                    StructureConfig, apply_overrides, dump_config, load_config, parse_override,
                                    validate_config)
-from ingrained_core.errors import ConfigError
-from ingrained_core.experiment import ExperimentConfig
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.engine.experiment import ExperimentConfig
 
 MINIMAL = {"experiment": {"path": "img.npy"}, "forward_model": {"name": "haadf"}}
 

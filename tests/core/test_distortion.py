@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingrained_core.distortion import affine_distort, distort_points, distortion_matrix
+from ingrained_core.plugin.distortion import affine_distort, distort_points, distortion_matrix
 
 
 def _spot(shape: tuple[int, int], row: int, col: int) -> np.ndarray:

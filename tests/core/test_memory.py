@@ -1,4 +1,4 @@
-"""ingrained_core.memory: glibc heap release and allocator settings (no-ops elsewhere).
+"""ingrained_core.engine.memory: glibc heap release and allocator settings (no-ops elsewhere).
 
 The release test measures this process's own RSS around a real heap pattern (many
 64 KiB buffers freed below a live one, the fragmentation a run produces); the allocator
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingrained_core.memory import MMAP_THRESHOLD, glibc, release_memory, tune_allocator
+from ingrained_core.engine.memory import MMAP_THRESHOLD, glibc, release_memory, tune_allocator
 
 REPO = Path(__file__).resolve().parents[2]
 on_glibc = pytest.mark.skipif(glibc() is None or not Path("/proc/self/status").exists(),
@@ -66,7 +66,7 @@ def _child(code: str, **env: str) -> str:
 
 MAPPED = """
     import ctypes, numpy as np
-    from ingrained_core.memory import glibc, tune_allocator
+    from ingrained_core.engine.memory import glibc, tune_allocator
     class Info(ctypes.Structure):
         _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
                                                      "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingrained_core.optimizers import Cobyla, NelderMead, Powell, StopOptimization
+from ingrained_core.builtins.optimizers import Cobyla, NelderMead, Powell, StopOptimization
 
 
 @pytest.mark.parametrize("cls", [Powell, NelderMead, Cobyla])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from ingrained_core.errors import ParameterError
-from ingrained_core.params import ModelParams, ParameterSpace, ParamSpec, nearest_odd, param_field
+from ingrained_core.plugin.errors import ParameterError
+from ingrained_core.plugin.params import ModelParams, ParameterSpace, ParamSpec, nearest_odd, param_field
 
 
 class P(ModelParams):

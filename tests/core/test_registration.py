@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from skimage.registration import phase_cross_correlation
 
-from ingrained_core.errors import ConfigError
-from ingrained_core.registration import (
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.engine.registration import (
     Placement,
     Registrar,
     residual_shift,
     residual_shift_exact,
 )
-from ingrained_core.registration.cache import ByteLRU
-from ingrained_core.registration.correlation import CircularCorrelator, axis_mode
-from ingrained_core.registration.images import quantise
-from ingrained_core.registration.ranking import NCCRanker
-from ingrained_core.similarity import PaperSSIM
+from ingrained_core.engine.registration.cache import ByteLRU
+from ingrained_core.engine.registration.correlation import CircularCorrelator, axis_mode
+from ingrained_core.engine.registration.images import quantise
+from ingrained_core.engine.registration.ranking import NCCRanker
+from ingrained_core.builtins.similarity import PaperSSIM
 
 
 def lattice(shape: tuple[int, int], period: float = 9.3, sigma: float = 1.6, seed: int | None = None) -> np.ndarray:
@@ -152,7 +152,7 @@ def test_byte_lru_is_bounded_and_keeps_the_most_recent() -> None:
 
 
 def test_registrar_stores_stay_within_their_bounds(twin_experiment: np.ndarray) -> None:
-    from ingrained_core.registration import registrar as module
+    from ingrained_core.engine.registration import registrar as module
 
     rng = np.random.default_rng(12)
     reg = Registrar(twin_experiment)

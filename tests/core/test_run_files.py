@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import socket
 
-from ingrained_core import atomic
-from ingrained_core.errors import RunDirectoryError
-from ingrained_core.lock import LOCK_NAME, RunLock
-from ingrained_core.progress import ProgressLog, read_progress
+from ingrained_core.plugin import files as atomic
+from ingrained_core.plugin.errors import RunDirectoryError
+from ingrained_core.engine.lock import LOCK_NAME, RunLock
+from ingrained_core.engine.progress import ProgressLog, read_progress
 
 
 def test_progress_round_trips_floats_exactly(tmp_path: Path) -> None:

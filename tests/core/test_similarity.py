@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from ingrained_core.errors import ConfigError
-from ingrained_core.similarity import FloatSSIM7, PaperSSIM, to_uint8
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.builtins.similarity import FloatSSIM7, PaperSSIM, to_uint8
 
 
 @pytest.fixture()
@@ -118,7 +118,7 @@ def _plain_mean_ssim(x: np.ndarray, y: np.ndarray, win: int, data_range: float) 
 def test_distances_are_the_plain_formula_bit_for_bit(twin_experiment: np.ndarray) -> None:
     """The inner-window filtering and the shared products change no bit of d_sim (a run's
     FOMs, and so its optimizer's path, stay exactly what they were)."""
-    from ingrained_core.similarity import _eight_bit, mean_ssim, unit_range
+    from ingrained_core.builtins.similarity import _eight_bit, mean_ssim, unit_range
 
     rng = np.random.default_rng(11)
     exp = twin_experiment

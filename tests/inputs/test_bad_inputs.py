@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingrained_core.errors import ConfigError, InputFileError, PluginError
-from ingrained_core.experiment import ExperimentConfig, load_experiment
-from ingrained_core.io import read_image
+from ingrained_core.plugin.errors import ConfigError, InputFileError, PluginError
+from ingrained_core.engine.experiment import ExperimentConfig, load_experiment
+from ingrained_core.builtins.io import read_image
 
 
 def test_truncated_dm3(tmp_path, twin_dm3):

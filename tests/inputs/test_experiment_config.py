@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from ingrained_core.errors import ConfigError
-from ingrained_core.experiment import (
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.engine.experiment import (
     ExperimentConfig,
     load_experiment,
     prepare_experiment,
@@ -89,7 +89,7 @@ def test_pixel_size_override_and_reader_options(tmp_path):
 
 def test_run_config_embeds_experiment(tmp_path):
     """The lead's RunConfig validates [experiment] through this model."""
-    from ingrained_core.config import RunConfig
+    from ingrained_core.engine.config import RunConfig
 
     data = tomllib.loads(TWIN_TOML + '\n[forward_model]\nname = "haadf"\n')
     cfg = RunConfig.model_validate(data, context={"base_dir": tmp_path})

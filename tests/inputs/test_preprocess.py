@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from ingrained_core.io.image import ExperimentImage
-from ingrained_core.preprocess import (
+from ingrained_core.plugin.image import ExperimentImage
+from ingrained_core.engine.preprocess import (
     StepError,
     apply_steps,
     centred_square_edge,

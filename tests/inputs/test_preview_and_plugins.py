@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ingrained_core.io import read_image
-from ingrained_core.registry import get_registry, reset_registry
+from ingrained_core.builtins.io import read_image
+from ingrained_core.engine.registry import get_registry, reset_registry
 
 from ..conftest import run_cli
 
@@ -78,18 +78,18 @@ class _PlusReader:
         return head.startswith(b"+PLUS")
 
     def read(self, path):
-        from ingrained_core.io.base import finish
+        from ingrained_core.plugin.reader import finish
 
         rows = [list(map(float, line.split())) for line in Path(path).read_text().splitlines()[1:]]
         return finish(Path(path), np.array(rows), pixel_size=1.5, metadata={"format": "plus"})
 
 
 class _PlusPlugin:
-    from ingrained_core.hookspecs import hookimpl as _hookimpl
+    from ingrained_core.plugin.hookspecs import hookimpl as _hookimpl
 
     @_hookimpl
     def ingrained_image_readers(self):
-        from ingrained_core.contribution import Contribution
+        from ingrained_core.plugin.contribution import Contribution
 
         return [Contribution("plus", f"{__name__}:_PlusReader", "test format")]
 

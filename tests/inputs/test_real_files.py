@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from ingrained_core.experiment import ExperimentConfig, load_experiment
-from ingrained_core.io import read_image
-from ingrained_core.preprocess import apply_steps
+from ingrained_core.engine.experiment import ExperimentConfig, load_experiment
+from ingrained_core.builtins.io import read_image
+from ingrained_core.engine.preprocess import apply_steps
 
 TWIN_STEPS = [
     {"op": "rotate", "angle": 66, "remove_collar": True},

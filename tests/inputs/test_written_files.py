@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingrained_core.errors import InputFileError
-from ingrained_core.io import read_image
+from ingrained_core.plugin.errors import InputFileError
+from ingrained_core.builtins.io import read_image
 
 
 @pytest.fixture()

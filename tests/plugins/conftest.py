@@ -42,7 +42,7 @@ def example_plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-HOOK = "from ingrained_core.hookspecs import hookimpl\nfrom ingrained_core.contribution import Contribution\n"
+HOOK = "from ingrained_core.plugin.hookspecs import hookimpl\nfrom ingrained_core.plugin.contribution import Contribution\n"
 
 
 @pytest.fixture(scope="session")

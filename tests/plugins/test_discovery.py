@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ingrained_core.errors import PluginError
-from ingrained_core.registry import CONFLICT, LOAD_ERROR, MISSING, OK, Registry
+from ingrained_core.plugin.errors import PluginError
+from ingrained_core.engine.registry import CONFLICT, LOAD_ERROR, MISSING, OK, Registry
 
 from ..conftest import run_cli
 
@@ -74,7 +74,7 @@ def test_example_plugin_is_discovered_and_usable(example_plugin_site: Path) -> N
     assert row and row[0]["status"] == OK and row[0]["distribution"] == "ingrained-gaussian-lattice"
     assert row[0]["version"] == "0.1.0"
     code = (
-        "from ingrained_core.registry import get_registry\n"
+        "from ingrained_core.engine.registry import get_registry\n"
         "cls = get_registry().get('forward_model', 'gaussian-lattice')\n"
         "img = cls().simulate(cls.Params(crop_height=41, crop_width=51))\n"
         "print(img.array.shape, img.pixel_size)\n"
@@ -121,7 +121,7 @@ def test_strict_mode_makes_load_errors_fatal(broken_plugins_site: Path) -> None:
 
 def test_conflicting_name_is_unusable_with_both_sources(broken_plugins_site: Path) -> None:
     code = (
-        "from ingrained_core.registry import get_registry\n"
+        "from ingrained_core.engine.registry import get_registry\n"
         "try:\n    get_registry().get('similarity', 'ssim')\n"
         "except Exception as e:\n    print(type(e).__name__, e)\n"
     )
@@ -145,7 +145,7 @@ def test_discovery_is_lazy() -> None:
 
 
 def test_every_hook_is_documented(repo_root: Path) -> None:
-    from ingrained_core import hookspecs
+    from ingrained_core.plugin import hookspecs
 
     doc = (repo_root / "docs" / "plugin-authors.md").read_text()
     for hook in hookspecs.HOOK_KINDS:

@@ -87,7 +87,7 @@ def check_run_files(run: Path) -> dict[str, int]:
 
     from PIL import Image
 
-    from ingrained_core.progress import read_progress
+    from ingrained_core.engine.progress import read_progress
 
     out = {"rows": 0}
     if (run / "progress.csv").exists():

@@ -204,7 +204,7 @@ def test_stack_with_a_frame_runs(cli, lattice_npy: Path, tmp_path: Path) -> None
 
 def test_a_complete_real_dm3_still_reads(real, tmp_path: Path) -> None:
     """Cutting only the DM3's closing byte loses no image data: it reads, calibrated (not a false alarm)."""
-    from ingrained_core.io import read_image
+    from ingrained_core.builtins.io import read_image
 
     src = real("stem/cdte_twin/HAADF26.dm3")
     raw = src.read_bytes()

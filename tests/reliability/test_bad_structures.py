@@ -37,7 +37,7 @@ def cdte_cif(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The bundled CdTe conventional cell written as CIF (pymatgen's writer)."""
     from pymatgen.io.cif import CifWriter
 
-    from ingrained_core.structures.library import library_structure
+    from ingrained_core.builtins.structures.library import library_structure
 
     s, _ = library_structure("CdTe", "F-43m", lattice_a=6.629)
     return str(CifWriter(s))

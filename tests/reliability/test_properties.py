@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis): arbitrary configs, parameter specs, preprocessing steps,
 reader headers and STM text files never crash with anything but the documented errors
-(:class:`~ingrained_core.errors.IngrainedError` subclasses or pydantic ``ValidationError``),
+(:class:`~ingrained_core.plugin.errors.IngrainedError` subclasses or pydantic ``ValidationError``),
 and what is accepted satisfies its invariants.
 
 Kept fast: modest ``max_examples``, no deadline (the machine is shared).
@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ingrained_core.config import RunConfig, validate_config
-from ingrained_core.errors import ConfigError, IngrainedError, InputFileError
-from ingrained_core.io.base import angstrom_per, pixel_size_from_scales
-from ingrained_core.io.image import ExperimentImage
-from ingrained_core.params import ModelParams, ParameterSpace, ParamSpec, param_field
-from ingrained_core.preprocess import STEP_TYPES, StepError, apply_steps, parse_steps
+from ingrained_core.engine.config import RunConfig, validate_config
+from ingrained_core.plugin.errors import ConfigError, IngrainedError, InputFileError
+from ingrained_core.plugin.reader import angstrom_per, pixel_size_from_scales
+from ingrained_core.plugin.image import ExperimentImage
+from ingrained_core.plugin.params import ModelParams, ParameterSpace, ParamSpec, param_field
+from ingrained_core.engine.preprocess import STEP_TYPES, StepError, apply_steps, parse_steps
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                        HealthCheck.function_scoped_fixture])
@@ -178,7 +178,7 @@ def test_calibration_parsing(scales: list[tuple[Any, Any]]) -> None:
 
 
 def _read_bytes(data: bytes, suffix: str) -> ExperimentImage | None:
-    from ingrained_core.io import read_image
+    from ingrained_core.builtins.io import read_image
 
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / f"f{suffix}"
@@ -241,7 +241,7 @@ def test_stm_text_fuzz(rows: int, cols: int, seed: int, width: str, height: str,
 
 def test_stm_text_fuzz_finds_the_documented_error() -> None:
     """The fuzz is not vacuous: a ragged file is an InputFileError naming the line."""
-    from ingrained_core.io import read_image
+    from ingrained_core.builtins.io import read_image
 
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "z.txt"

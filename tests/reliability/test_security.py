@@ -104,7 +104,7 @@ def test_ffmpeg_gets_a_hostile_path_as_one_argument(tmp_path: Path) -> None:
     import numpy as np
     from PIL import Image
 
-    from ingrained_core.frames import make_movie
+    from ingrained_core.apps.frames import make_movie
 
     evil = tmp_path / "x; touch PWNED; $(touch PWNED2) `touch PWNED3`"
     evil.mkdir()
@@ -150,8 +150,8 @@ def mp_cache(tmp_path: Path) -> Path:
     from emmet.core.summary import SummaryDoc
     from emmet.core.symmetry import SymmetryData
 
-    from ingrained_core.structures import materials_project as mp
-    from ingrained_core.structures.library import library_structure
+    from ingrained_core.builtins.structures import materials_project as mp
+    from ingrained_core.builtins.structures.library import library_structure
 
     cell, _ = library_structure("CdTe", "F-43m", lattice_a=6.629)
     prim = cell.get_primitive_structure()

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingrained_core.api import fuse, simulate
-from ingrained_core.errors import ConfigError, PluginError, RunDirectoryError
+from ingrained_core.apps.api import fuse, simulate
+from ingrained_core.plugin.errors import ConfigError, PluginError, RunDirectoryError
 
 from ..conftest import run_cli
 from .conftest import TRUTH
@@ -131,8 +131,8 @@ def test_multistart_writes_starts_and_keeps_the_best(lattice_case: Path, tmp_pat
 
 
 def test_frames_and_movie(lattice_case: Path, tmp_path: Path) -> None:
-    from ingrained_core.frames import render_frames, select_rows
-    from ingrained_core.progress import read_progress
+    from ingrained_core.apps.frames import render_frames, select_rows
+    from ingrained_core.engine.progress import read_progress
 
     run = tmp_path / "run"
     fuse(lattice_case, run, max_evals=30)

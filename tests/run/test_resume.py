@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingrained_core.api import fuse, resume
+from ingrained_core.apps.api import fuse, resume
 
 from ..conftest import run_cli
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingrained_core.api import fuse
-from ingrained_core.errors import ConfigError, ParameterError
+from ingrained_core.apps.api import fuse
+from ingrained_core.plugin.errors import ConfigError, ParameterError
 
 from ..conftest import run_cli
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingrained_core.api import fuse, simulate
+from ingrained_core.apps.api import fuse, simulate
 
 from ..conftest import run_cli
 

@@ -3,7 +3,7 @@ the loopback, no dashboard), the example-plugin case of tests/run, and a small H
 screening case (a synthetic experiment rendered from a known perovskite cell).
 
 The example plugin is installed in a private directory and put on ``sys.path`` of this
-process; tasks carry the submitter's ``sys.path`` to the workers (ingrained_core.scale).
+process; tasks carry the submitter's ``sys.path`` to the workers (ingrained_core.engine.parallel).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ max_evals = 25
 def dask_cluster():
     """A real LocalCluster: 2 single-threaded worker processes, loopback, dashboard off."""
     distributed = pytest.importorskip("distributed")
-    from ingrained_core.scale import local_cluster
+    from ingrained_core.engine.parallel import local_cluster
 
     # distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
     # dashboard_address=None), without dask's MALLOC_TRIM_THRESHOLD_ worker environment

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingrained_core.benchmark import CASES, case_overrides, markdown_table, run_case, trace_figures
+from ingrained_core.apps.benchmark import CASES, case_overrides, markdown_table, run_case, trace_figures
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 

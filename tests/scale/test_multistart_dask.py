@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from ingrained_core.api import fuse
+from ingrained_core.apps.api import fuse
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -45,7 +45,7 @@ def test_dask_executor_starts_its_own_local_cluster(lattice_case: Path, tmp_path
 
 
 def test_dask_map_reports_a_failed_task_and_finishes_the_others(dask_cluster) -> None:
-    from ingrained_core.scale import dask_map
+    from ingrained_core.engine.parallel import dask_map
 
     tasks = [(1.0, "a", 0), (0.0, "b", 1), (4.0, "c", 2)]
     out = {k: (res, err) for k, res, err in
@@ -55,7 +55,7 @@ def test_dask_map_reports_a_failed_task_and_finishes_the_others(dask_cluster) ->
 
 
 def test_tasks_run_in_their_own_temporary_directory(dask_cluster) -> None:
-    from ingrained_core.scale import dask_map
+    from ingrained_core.engine.parallel import dask_map
 
     cwds = [res for _, res, err in dask_map(_cwd, [(i, i) for i in range(4)], scheduler=dask_cluster.scheduler_address,
                                             key_index=0)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingrained_core.optimizers import Powell, PowellOptions, ScanPowell, ScanPowellOptions, StopOptimization
+from ingrained_core.builtins.optimizers import Powell, PowellOptions, ScanPowell, ScanPowellOptions, StopOptimization
 
 
 def _two_basins(x: np.ndarray) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingrained_core.screen import screen
+from ingrained_core.apps.screen import screen
 
 
 def test_screen_ranks_candidates_and_reports_the_corrupt_one(screen_case: dict[str, Path], tmp_path: Path,
@@ -43,7 +43,7 @@ def test_screen_ranks_candidates_and_reports_the_corrupt_one(screen_case: dict[s
 
 def test_screen_refuses_missing_candidates_and_models_without_inputs(screen_case: dict[str, Path], tmp_path: Path,
                                                                      lattice_case: Path) -> None:
-    from ingrained_core.errors import ConfigError
+    from ingrained_core.plugin.errors import ConfigError
 
     with pytest.raises(ConfigError, match="not found"):
         screen(screen_case["config"], [screen_case["dir"] / "absent.cif"], tmp_path / "a", executor="serial")

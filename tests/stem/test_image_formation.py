@@ -9,7 +9,7 @@ from ingrained_stem.model import HaadfConvolution
 from ingrained_stem.params import HaadfParams
 from scipy import ndimage
 
-from ingrained_core.distortion import affine_distort
+from ingrained_core.plugin.distortion import affine_distort
 
 from .conftest import TWIN_START, single_atom
 

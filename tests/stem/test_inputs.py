@@ -7,7 +7,7 @@ from ingrained_stem.model import HaadfConvolution
 from ingrained_stem.params import HaadfParams
 from pydantic import ValidationError
 
-from ingrained_core.errors import ConfigError, ParameterError
+from ingrained_core.plugin.errors import ConfigError, ParameterError
 
 from .conftest import single_atom
 

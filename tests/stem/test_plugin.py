@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 import numpy as np
 from ingrained_stem.params import HaadfParams
 
-from ingrained_core.protocols import ForwardModel, SimulatedImage
+from ingrained_core.plugin.protocols import ForwardModel, SimulatedImage
 
 from .conftest import single_atom
 

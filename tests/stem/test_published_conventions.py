@@ -9,7 +9,7 @@ from ingrained_stem.model import HaadfConvolution, incostem_placement
 from ingrained_stem.params import HaadfParams
 from ingrained_stem.projection import ProjectedStructure
 
-from ingrained_core.errors import ConfigError
+from ingrained_core.plugin.errors import ConfigError
 
 from .conftest import REPO, single_atom
 from .test_image_formation import centroid
@@ -108,9 +108,9 @@ def test_published_orientation_locks_the_papers_best_on_the_real_twin():
     data = REPO / ".." / "shared" / "data" / "stem" / "cdte_twin" / "HAADF26.dm3"
     if not cfg_path.is_file() or not data.is_file():
         pytest.skip("twin example or real data not found")
-    from ingrained_core.benchmark import CASES, case_overrides
-    from ingrained_core.config import load_config
-    from ingrained_core.problem import build_problem
+    from ingrained_core.apps.benchmark import CASES, case_overrides
+    from ingrained_core.engine.config import load_config
+    from ingrained_core.engine.problem import build_problem
 
     problem = build_problem(load_config(cfg_path, case_overrides(CASES["twin"], 60)))
     best = problem.space.values(problem.space.x0)

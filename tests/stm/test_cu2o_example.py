@@ -35,7 +35,7 @@ def example_parchg(tmp_path_factory) -> Path:
 def test_example_recovers_pixel_size_and_lattice_orientation(example_parchg, cu2o_example_config, tmp_path):
     from ingrained_stm.model import TersoffHamannSTM
 
-    from ingrained_core.api import fuse
+    from ingrained_core.apps.api import fuse
 
     config = cu2o_example_config
     result = fuse(config, tmp_path / "run", overrides=[f"forward_model.input={example_parchg}"], max_evals=1000)

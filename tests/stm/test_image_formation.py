@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from ingrained_core.distortion import affine_distort, distortion_matrix
+from ingrained_core.plugin.distortion import affine_distort, distortion_matrix
 from ingrained_stm.density import Density
 from ingrained_stm.model import TersoffHamannSTM
 from ingrained_stm.params import StmParams
@@ -187,7 +187,7 @@ def test_bottom_surface_is_seen_from_above():
 
 def test_density_without_atoms_needs_z_surface():
     d = Density(values=np.ones((4, 4, 8)), cell=np.diag([3.0, 3.0, 10.0]))
-    from ingrained_core.errors import InputFileError
+    from ingrained_core.plugin.errors import InputFileError
 
     with pytest.raises(InputFileError, match="z_surface"):
         TersoffHamannSTM(d)

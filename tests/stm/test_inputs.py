@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingrained_core.errors import InputFileError, ParameterError
+from ingrained_core.plugin.errors import InputFileError, ParameterError
 from ingrained_stm.density import Density, read_density
 from ingrained_stm.model import TersoffHamannSTM
 from ingrained_stm.params import StmParams

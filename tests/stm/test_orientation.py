@@ -65,7 +65,7 @@ def test_published_map_of_a_hexagonal_density():
 @pytest.fixture(scope="module")
 def cu2o_experiment(stm_data):
     """The published region of the real topograph, tilt plane removed (as the example)."""
-    from ingrained_core.experiment import ExperimentConfig, load_experiment
+    from ingrained_core.engine.experiment import ExperimentConfig, load_experiment
 
     cfg = ExperimentConfig(
         path=stm_data / "03h_Cu2O_111_034_fwd_z_plane.txt",

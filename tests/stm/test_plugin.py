@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ingrained_core.params import ParameterSpace, ParamSpec
+from ingrained_core.plugin.params import ParameterSpace, ParamSpec
 from ingrained_stm.params import StmParams
 
 
@@ -23,7 +23,7 @@ def test_entry_point_module_imports_nothing_heavy():
 
 
 def test_registry_finds_and_loads_the_stm_model():
-    from ingrained_core.registry import Registry
+    from ingrained_core.engine.registry import Registry
 
     reg = Registry()
     rows = [r for r in reg.records if r.kind == "forward_model" and r.name == "stm"]

@@ -70,7 +70,7 @@ def test_screen_ranks_density_candidates_and_the_stoichiometric_surface_wins(can
                                                                           tmp_path):
     from PIL import Image
 
-    from ingrained_core.screen import screen
+    from ingrained_core.apps.screen import screen
 
     config = cu2o_example_config
     # the example's input file is absent here on purpose: each candidate replaces forward_model.input

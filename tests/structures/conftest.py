@@ -28,7 +28,7 @@ def cdte_mp_cell(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CdTe F-43m cell at the Materials Project lattice constant 6.629 Å, as a CIF file."""
     from pymatgen.io.cif import CifWriter
 
-    from ingrained_core.structures.library import library_structure
+    from ingrained_core.builtins.structures.library import library_structure
 
     s, _ = library_structure("CdTe", "F-43m", lattice_a=6.629)
     path = tmp_path_factory.mktemp("cells") / "CdTe_mp.cif"

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from ingrained_core.errors import ConfigError
-from ingrained_core.structures.bicrystal import BicrystalBuilder
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.builtins.structures.bicrystal import BicrystalBuilder
 
 from .conftest import paper_config
 
@@ -118,7 +118,7 @@ def test_ni_m3b2_with_the_papers_cells_gives_the_published_strains(stem_data: Pa
     repeats (width 3/3, depth 9/8) and strains come out to 0.01 percentage point."""
     from pymatgen.io.cif import CifWriter
 
-    from ingrained_core.structures.library import library_structure
+    from ingrained_core.builtins.structures.library import library_structure
 
     ni, _ = library_structure("Ni", "Fm-3m", lattice_a=3.5058)
     CifWriter(ni).write_file(tmp_path / "Ni.cif")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingrained_core.errors import InputFileError
-from ingrained_core.structures.file import FileStructureBuilder, read_structure
+from ingrained_core.plugin.errors import InputFileError
+from ingrained_core.builtins.structures.file import FileStructureBuilder, read_structure
 
 
 def _build(data: dict, base: Path | None = None):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingrained_core.structures import lattice as lat
-from ingrained_core.structures.library import library_structure
+from ingrained_core.builtins.structures import lattice as lat
+from ingrained_core.builtins.structures.library import library_structure
 
 
 @pytest.mark.parametrize(("formula", "sg", "ratio"), [("Ni", "Fm-3m", 4), ("Si", "Fd-3m", 4), ("Mo3B2", "P4/mbm", 1),

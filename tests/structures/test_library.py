@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingrained_core.errors import ConfigError
-from ingrained_core.structures.library import (
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.builtins.structures.library import (
     LibraryStructureBuilder,
     library_index,
     library_structure,

@@ -11,9 +11,9 @@ import pytest
 pytest.importorskip("mp_api")
 pytest.importorskip("emmet.core.summary")
 
-from ingrained_core.errors import ConfigError
-from ingrained_core.structures import materials_project as mp
-from ingrained_core.structures.library import library_structure
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.builtins.structures import materials_project as mp
+from ingrained_core.builtins.structures.library import library_structure
 
 
 @pytest.fixture()
@@ -116,7 +116,7 @@ def test_corrupt_cache_entry_is_ignored(tmp_path: Path, monkeypatch) -> None:
 
 def test_bicrystal_uses_the_cache(stem_data: Path, recorded_response: Path, tmp_path: Path, monkeypatch) -> None:
     """The paper's twin config with the default source (MP) builds offline from the cache."""
-    from ingrained_core.structures.bicrystal import BicrystalBuilder
+    from ingrained_core.builtins.structures.bicrystal import BicrystalBuilder
 
     from .conftest import paper_config
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from ingrained_core.errors import ConfigError
-from ingrained_core.structures.oriented import OrientedCrystalBuilder
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.builtins.structures.oriented import OrientedCrystalBuilder
 
 
 def _build(**kw):

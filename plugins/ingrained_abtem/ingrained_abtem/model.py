@@ -35,8 +35,8 @@ from ingrained_stem.model import HaadfConvolution
 from ingrained_stem.params import HaadfParams
 from pydantic import ValidationError
 
-from ingrained_core.errors import ConfigError, ParameterError
-from ingrained_core.protocols import SimulatedImage
+from ingrained_core.plugin.errors import ConfigError, ParameterError
+from ingrained_core.plugin.protocols import SimulatedImage
 
 from .engine import CellSimulator
 from .params import MultisliceOptions, MultisliceParams

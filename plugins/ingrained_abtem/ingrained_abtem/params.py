@@ -23,7 +23,7 @@ from typing import ClassVar, Literal
 from ingrained_stem.params import HaadfParams
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingrained_core.params import param_field
+from ingrained_core.plugin.params import param_field
 
 
 class MultisliceParams(HaadfParams):

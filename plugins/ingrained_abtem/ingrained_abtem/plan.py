@@ -32,7 +32,7 @@ import numpy as np
 from ingrained_stem.electron import wavelength
 from scipy import fft as sfft
 
-from ingrained_core.errors import ConfigError
+from ingrained_core.plugin.errors import ConfigError
 
 #: abTEM's anti-aliasing aperture as a fraction of the grid's Nyquist frequency.
 ANTIALIAS_FRACTION = 2.0 / 3.0

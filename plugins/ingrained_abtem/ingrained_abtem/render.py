@@ -100,7 +100,7 @@ def render(
     """The ``crop`` = (h, w) image, vertical axis up on screen, centred on ``center`` (x, y) Å.
 
     ``matrix`` is the distortion M acting on (x, row-down) offsets from the crop centre
-    (``ingrained_core.distortion.distortion_matrix``; identity when None);
+    (``ingrained_core.plugin.distortion.distortion_matrix``; identity when None);
     ``pixel_integration`` False drops the pixel's box integration (point sampling).
     ``center`` defaults to the cell centre. See the module docstring for the model.
     """

@@ -13,10 +13,10 @@ Shared by the convolution model here and any other HAADF model with the same par
   (Î'(k) = |det M| Î(Mᵀk)), with no interpolation at all;
 - :func:`distort_to_crop` is the same distortion for a model that already has an image
   on some grid (e.g. multislice): resampling to the requested pixel size and
-  shear/stretch in ONE interpolation (``ingrained_core.distortion.affine_distort``).
+  shear/stretch in ONE interpolation (``ingrained_core.plugin.distortion.affine_distort``).
 
 Screen convention: x grows to the right, y grows UP in physical space; rows grow down.
-A distortion matrix M (``ingrained_core.distortion.distortion_matrix``) acts on
+A distortion matrix M (``ingrained_core.plugin.distortion.distortion_matrix``) acts on
 (x, row-down) offsets from the crop centre, in pixels.
 """
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sfft
 
-from ingrained_core.distortion import affine_distort
-from ingrained_core.errors import ParameterError
+from ingrained_core.plugin.distortion import affine_distort
+from ingrained_core.plugin.errors import ParameterError
 
 #: Highest fraction of the splatting grid's sampling frequency at which the band must sit
 #: for the B-spline aliases to stay below ~4 % of the (already < 1e-3) transfer there.

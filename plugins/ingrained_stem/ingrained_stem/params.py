@@ -7,7 +7,7 @@ Defaults are those of the published runs (200 kV, 30 mrad, detector 100-150 mrad
 
 from __future__ import annotations
 
-from ingrained_core.params import ModelParams, param_field
+from ingrained_core.plugin.params import ModelParams, param_field
 
 
 class ImageSideParams(ModelParams):

@@ -2,7 +2,7 @@
 
 The map (height or ρ) lives on the (Na, Nb) grid of the in-plane lattice (rows a, b, which
 may be hexagonal). Each output pixel q (column, row offsets from the image centre) is taken
-back through the centred distortion of :mod:`ingrained_core.distortion`
+back through the centred distortion of :mod:`ingrained_core.plugin.distortion`
 (p = M⁻¹ q, M = stretch · shear · rotation), scaled by the pixel size to Cartesian Å
 (x right, y up as seen from above, so row offsets are negated), shifted to the top atom,
 turned into fractional coordinates with the inverse lattice and into grid indices; the
@@ -23,7 +23,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ingrained_core.distortion import distortion_matrix
+from ingrained_core.plugin.distortion import distortion_matrix
 
 
 def pixel_coordinates(

@@ -14,7 +14,7 @@ A hexagonal lattice has three nearest-neighbour directions φ, φ+60, φ+120; it
 
 - :func:`lattice_vectors_px` — this model's map (:mod:`ingrained_stm.imaging`): a vector v
   (Å, x right, y up as seen from above) lands at ``M · diag(1, −1) · v / pixel_size``
-  (column, row) pixels, ``M = stretch · shear · rotation`` of :mod:`ingrained_core.distortion`.
+  (column, row) pixels, ``M = stretch · shear · rotation`` of :mod:`ingrained_core.plugin.distortion`.
 - :func:`published_lattice_vectors_px` — the map of the published ingrained STM code for
   a hexagonal density, read from its documented pipeline (facts, not code): the
   (a-index, b-index) grid of the density is laid out as (rows, columns), sheared along x by
@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ingrained_core.distortion import distortion_matrix
+from ingrained_core.plugin.distortion import distortion_matrix
 
 _DISTORTION = ("shear_x", "shear_y", "stretch_x", "stretch_y", "rotation")
 

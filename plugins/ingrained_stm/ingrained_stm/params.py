@@ -12,7 +12,7 @@ density's actual range when it simulates).
 
 from __future__ import annotations
 
-from ingrained_core.params import ModelParams, param_field
+from ingrained_core.plugin.params import ModelParams, param_field
 
 
 class StmParams(ModelParams):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ingrained_core.contribution import Contribution
-from ingrained_core.hookspecs import hookimpl
+from ingrained_core.plugin.contribution import Contribution
+from ingrained_core.plugin.hookspecs import hookimpl
 
 
 @hookimpl

@@ -1,0 +1,268 @@
+"""The ``bicrystal`` builder: the paper's interface mode, from its JSON config keys.
+
+Two grains (``slab_1``, ``slab_2``) are oriented (:mod:`.oriented`), their width and depth
+repeats chosen by near-coincidence (:mod:`.coincidence`), both strained to the common width
+and depth, and stacked along c:
+
+- **slab_2 is the lower grain** (site property ``grain`` = 0) and **slab_1 the upper grain**
+  (``grain`` = 1), as in the published Ni/M3B2 structure (Ni, slab_2, below Mo3B2, slab_1);
+- the lower grain starts at z = interface_2_width / 2, the upper grain follows after
+  interface_1_width, and interface_2_width (split across the periodic boundary) closes
+  the cell: c = h_lower + interface_1_width + h_upper + interface_2_width;
+- each grain's height is the largest whole number of vertical periods in its
+  ``max_dimension`` (a cut of that height for an irrational upward direction);
+- atoms of the upper grain closer than ``collision_distance`` (1 Å) to an atom of the lower
+  grain are removed at interface 1 and/or 2 (``collision_removal``).
+
+A top-level ``structure_file`` (the paper's published structure) is used as is unless
+``rebuild`` is true. The original JSON files load unchanged (``"pixel_size": ""`` means
+not given).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ingrained_core.engine.config import resolve_path
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.plugin.protocols import BuildResult
+from ingrained_core.builtins.structures.coincidence import Match, choose_repeats
+from ingrained_core.builtins.structures.oriented import BulkSpec, Source, load_bulk, orient, to_structure
+
+
+class SlabConfig(BulkSpec):
+    """One grain (``slab_1`` / ``slab_2``), the paper's keys plus an optional bulk source."""
+
+    chemical_formula: str = Field(description="chemical formula, e.g. 'CdTe', 'B2Mo3'")
+    space_group: str = Field(description="Hermann–Mauguin symbol, e.g. 'F-43m'")
+    uvw_project: tuple[int, int, int] = Field(description="beam (projection) direction, conventional indices")
+    uvw_upward: tuple[int, int, int] = Field(description="direction up on the screen, perpendicular to uvw_project")
+    tilt_angle: float = Field(0.0, description="counter-clockwise rotation of the crystal on screen (degrees)")
+    max_dimension: float = Field(gt=0, description="height bound of the grain (Å)")
+    flip_species: bool = Field(False, description="swap the two elements of a binary compound (polarity)")
+    termination: Literal["auto"] | float = Field(
+        "auto", description="height (Å) above a lattice point where the grain's cut starts; 'auto': 0 for the lower "
+        "grain, and for the upper grain the atomic layer (within one vertical period) that keeps atoms farthest apart "
+        "across both interfaces, then the fewest like-element contacts (a coherent twin comes out bulk-like)")
+
+
+class ConstraintsConfig(BaseModel):
+    """``constraints``: the over-lattice bounds and the interfaces."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_width: float = Field(ge=0, description="smallest allowed width of each grain (Å)")
+    max_width: float = Field(gt=0, description="largest allowed width of each grain (Å)")
+    min_depth: float = Field(ge=0, description="smallest allowed depth (along the beam) of each grain (Å)")
+    max_depth: float = Field(gt=0, description="largest allowed depth of each grain (Å)")
+    interface_1_width: float = Field(0.0, description="gap between the lower grain's top and the upper grain (Å)")
+    interface_2_width: float = Field(0.0, description="gap at the periodic boundary, upper top to lower bottom (Å)")
+    collision_removal: tuple[bool, bool] = Field((True, True), description="remove colliding atoms at interface 1, 2")
+    collision_distance: float = Field(1.0, gt=0, description="atoms closer than this (Å) across an interface collide")
+    pixel_size: float | None = Field(None, gt=0, description="pixel size (Å) for the forward model; '' = not given")
+    match: Match = Field("absolute", description="coincidence criterion: 'absolute' misfit in Å (published) or 'relative'")
+
+    @field_validator("pixel_size", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and v.strip() == "" else v
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ConstraintsConfig:
+        for lo, hi in (("min_width", "max_width"), ("min_depth", "max_depth")):
+            if getattr(self, lo) > getattr(self, hi):
+                raise ValueError(f"{lo} ({getattr(self, lo):g}) is larger than {hi} ({getattr(self, hi):g})")
+        return self
+
+
+class BicrystalConfig(BaseModel):
+    """Config of the ``bicrystal`` builder: the paper's JSON, plus build options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slab_1: SlabConfig = Field(description="the upper grain (grain 1)")
+    slab_2: SlabConfig = Field(description="the lower grain (grain 0)")
+    constraints: ConstraintsConfig
+    structure_file: Path | None = Field(None, description="a ready structure, used unless rebuild = true")
+    rebuild: bool = Field(False, description="build from the slabs even when structure_file is given")
+    source: Source = Field("materials-project", description="bulk cells without unit_cell: 'materials-project' or 'library'")
+    angle_tolerance: float = Field(0.01, gt=0, le=1, description="snap tilted directions to lattice directions within (deg)")
+    coincidence_tolerance: float = Field(1.0, gt=0, le=10, description="largest angle of a near-coincidence vector (deg)")
+    mp_cache_dir: Path | None = Field(None, description="Materials Project cache directory (default ~/.cache/ingrained/mp)")
+
+    _resolve = field_validator("structure_file", "mp_cache_dir", mode="before")(resolve_path)
+
+
+class BicrystalBuilder:
+    """Two oriented grains stacked into a periodic bicrystal (slab_1 above slab_2)."""
+
+    name: ClassVar[str] = "bicrystal"
+    Config: ClassVar[type[BaseModel]] = BicrystalConfig
+
+    def build(self, config: BicrystalConfig) -> BuildResult:
+        if config.structure_file is not None and not config.rebuild:
+            return self._from_file(config)
+        return build_bicrystal(config)
+
+    def _from_file(self, config: BicrystalConfig) -> BuildResult:
+        from ingrained_core.builtins.structures.file import read_structure
+
+        s = read_structure(config.structure_file)
+        frac_c = np.asarray(s.frac_coords)[:, 2] % 1.0
+        if "grain" not in s.site_properties:
+            s.add_site_property("grain", [int(f > 0.5) for f in frac_c])
+        report = {
+            "builder": "bicrystal", "source": "structure_file", "structure_file": str(config.structure_file),
+            "formula": s.composition.formula.replace(" ", ""), "n_atoms": len(s),
+            "cell_abc": [round(x, 6) for x in s.lattice.abc],
+            "grain_labels": "site property 'grain': 1 above half height (upper), 0 below",
+            "strain_line": f"structure read from {config.structure_file} (not rebuilt; strain unknown)",
+        }
+        return BuildResult(structure=s, report=report)
+
+
+def build_bicrystal(config: BicrystalConfig) -> BuildResult:
+    """Build the bicrystal from the slab configs (ignores structure_file)."""
+    c = config.constraints
+    mp_opts = {"cache_dir": config.mp_cache_dir} if config.mp_cache_dir else {}
+    grains, provenance = {}, {}
+    for key in ("slab_1", "slab_2"):
+        slab: SlabConfig = getattr(config, key)
+        bulk, prov = load_bulk(slab.chemical_formula, slab.space_group, slab, default_source=config.source,
+                               field_prefix=f"{key}.", mp_options=mp_opts)
+        provenance[key] = prov
+        grains[key] = orient(
+            bulk, slab.uvw_project, slab.uvw_upward, slab.tilt_angle, label=f"{key} ({slab.chemical_formula})",
+            field_prefix=f"{key}.", angle_tolerance=config.angle_tolerance,
+            coincidence_tolerance=config.coincidence_tolerance, max_width=c.max_width, flip_species=slab.flip_species,
+        )
+    g1, g2 = grains["slab_1"], grains["slab_2"]
+    labels = (f"slab_1 ({config.slab_1.chemical_formula})", f"slab_2 ({config.slab_2.chemical_formula})")
+    width = choose_repeats(g1.period_b, g2.period_b, c.min_width, c.max_width, match=c.match, field="width", labels=labels)
+    depth = choose_repeats(g1.period_a, g2.period_a, c.min_depth, c.max_depth, match=c.match, field="depth", labels=labels)
+    D, W = depth.common, width.common
+    parts, report_grains = {}, {}
+    i1, i2 = c.interface_1_width, c.interface_2_width
+    z0 = 0.5 * i2
+    for key, g, kw, kd in (("slab_2", g2, width.k2, depth.k2), ("slab_1", g1, width.k1, depth.k1)):
+        slab = getattr(config, key)
+        k_c, h = g.height_repeats(slab.max_dimension, f"{key}.max_dimension")
+        if slab.termination != "auto":
+            offset = float(slab.termination)
+        elif key == "slab_2":
+            offset = 0.0
+        else:
+            p_lo, s_lo, h_lo = parts["slab_2"]
+            offset = _auto_termination(g, kd, kw, D, W, h, p_lo + np.array([0, 0, z0]), s_lo,
+                                       z_start=z0 + h_lo + i1, cell_height=h_lo + i1 + h + i2)
+        pos, species, strain = g.fill(kd, kw, D, W, h, z_offset=offset)
+        parts[key] = (pos, species, h)
+        report_grains[key] = {
+            "position": "upper" if key == "slab_1" else "lower", "grain": 1 if key == "slab_1" else 0,
+            "formula": slab.chemical_formula, "bulk": provenance[key], "orientation": g.info(),
+            "repeats": {"depth": kd, "width": kw, "height": k_c},
+            "own_length": {"depth": round(kd * g.period_a, 6), "width": round(kw * g.period_b, 6), "height": round(h, 6)},
+            "strain_percent": {k: round(100 * v, 4) for k, v in strain.items()},
+            "termination": round(offset, 6),
+            "n_atoms": len(species),
+        }
+    report_grains = {k: report_grains[k] for k in ("slab_1", "slab_2")}
+    (p_up, s_up, h_up), (p_lo, s_lo, h_lo) = parts["slab_1"], parts["slab_2"]
+    height = h_lo + i1 + h_up + i2
+    if height <= 0:
+        raise ConfigError(f"constraints.interface_1_width/interface_2_width: the cell height would be {height:g} Å")
+    lower = p_lo + np.array([0, 0, z0])
+    upper = p_up + np.array([0, 0, z0 + h_lo + i1])
+    removed = _collisions(lower, upper, (D, W, height), z_split=z0 + h_lo + i1 + 0.5 * h_up,
+                          distance=c.collision_distance, flags=c.collision_removal)
+    keep_up = ~(removed[0] | removed[1])
+    positions = np.vstack([lower, upper[keep_up]])
+    positions[:, 2] = np.mod(positions[:, 2], height)
+    species = list(s_lo) + [s for s, k in zip(s_up, keep_up) if k]
+    grain = [0] * len(lower) + [1] * int(keep_up.sum())
+    s = to_structure(positions, species, (D, W, height), site_properties={"grain": grain})
+    line = strain_line(report_grains, (D, W, height), len(s))
+    report = {
+        "builder": "bicrystal", "source": "slabs", "formula": s.composition.formula.replace(" ", ""),
+        "n_atoms": len(s), "cell_abc": [round(x, 6) for x in (D, W, height)],
+        "grain_labels": "site property 'grain': 1 = slab_1 (upper), 0 = slab_2 (lower)",
+        "coincidence": {"match": c.match, "width": vars(width), "depth": vars(depth)},
+        "grains": report_grains,
+        "collisions_removed": {"interface_1": int(removed[0].sum()), "interface_2": int(removed[1].sum())},
+        "interfaces": {"interface_1_width": i1, "interface_2_width": i2,
+                       "interface_1_z": round(z0 + h_lo + 0.5 * i1, 6)},
+        "pixel_size": c.pixel_size,
+        "strain_line": line,
+    }
+    if config.structure_file is not None:
+        report["structure_file_ignored"] = str(config.structure_file)
+    return BuildResult(structure=s, report=report)
+
+
+def _auto_termination(g: Any, kd: int, kw: int, D: float, W: float, h: float, lower: np.ndarray,
+                      lower_species: list[Any], *, z_start: float, cell_height: float) -> float:
+    """The cut height of the upper grain (one of its atomic layers within a vertical period)
+    that maximises the smallest distance across both interfaces, then has the fewest
+    like-element contacts, then is lowest."""
+    from scipy.spatial import cKDTree
+
+    pos0, _, _ = g.fill(kd, kw, D, W, h)
+    span = g.period_c if g.period_c is not None else min(h, 6.0)
+    layers = np.unique(np.round(pos0[:, 2][pos0[:, 2] < span - 1e-6], 3))
+    box = np.array([D, W, cell_height])
+    tree = cKDTree(np.mod(lower, box), boxsize=box)
+    el_lo = np.array([str(s) for s in lower_species])
+    nn = cKDTree(np.mod(lower, box), boxsize=box).query(np.mod(lower, box), k=2)[0][:, 1].min()
+    best: tuple[float, int, float] | None = None
+    for layer in layers:
+        pos, sp, _ = g.fill(kd, kw, D, W, h, z_offset=float(layer))
+        up = np.mod(pos + np.array([0, 0, z_start]), box)
+        d, _ = tree.query(up)
+        el_up = np.array([str(s) for s in sp])
+        like = 0
+        for i, hits in enumerate(tree.query_ball_point(up, r=1.15 * nn)):
+            like += int(np.sum(el_lo[hits] == el_up[i]))
+        key = (-round(float(d.min()), 2), like, float(layer))
+        if best is None or key < best:
+            best = key
+    assert best is not None
+    return best[2]
+
+
+def _collisions(lower: np.ndarray, upper: np.ndarray, box: tuple[float, float, float], *, z_split: float,
+                distance: float, flags: tuple[bool, bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-grain atoms closer than ``distance`` to a lower-grain atom, at interface 1 and 2."""
+    from scipy.spatial import cKDTree
+
+    none = np.zeros(len(upper), dtype=bool)
+    if not (flags[0] or flags[1]) or len(lower) == 0 or len(upper) == 0:
+        return none, none.copy()
+    boxv = np.asarray(box, dtype=float)
+    tree = cKDTree(np.mod(lower, boxv), boxsize=boxv)
+    d, _ = tree.query(np.mod(upper, boxv), distance_upper_bound=distance)
+    hit = d < distance
+    at1 = hit & (upper[:, 2] < z_split)
+    at2 = hit & (upper[:, 2] >= z_split)
+    return (at1 if flags[0] else none), (at2 if flags[1] else none.copy())
+
+
+def strain_line(grains: dict[str, Any], cell: tuple[float, float, float], n_atoms: int) -> str:
+    """One human-readable line: strain per grain and direction, the cell and atom count."""
+    parts = []
+    for key, g in grains.items():
+        st = g["strain_percent"]
+        extra = ""
+        shear = max(abs(st.get("shear_width_height", 0.0)), abs(st.get("shear_depth_height", 0.0)),
+                    abs(st.get("shear_depth_width", 0.0)))
+        if shear > 1e-4:
+            extra = f", shear {shear:.3f} %"
+        parts.append(f"{key} ({g['formula']}, {g['position']}): width {_pct(st['width'])} %, depth {_pct(st['depth'])} %{extra}")
+    return "; ".join(parts) + f" | cell {cell[0]:.4f} x {cell[1]:.4f} x {cell[2]:.4f} Å, {n_atoms} atoms"
+
+
+def _pct(value: float) -> str:
+    return f"{round(value, 3) + 0.0:+.3f}"

@@ -1,0 +1,304 @@
+"""The run configuration: TOML (or JSON), validated by pydantic, with dotted overrides.
+
+Sections: ``[experiment]`` (file, reader, preprocessing, region), ``[structure]``
+(builder name + its own config), ``[forward_model]`` (name, input file, options, parameter
+start/min/max/fixed), ``[fom]``, ``[registration]`` and ``[optimizer]``. Paths are resolved
+relative to the config file. Unknown keys are rejected with the closest known key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.engine.experiment import ExperimentConfig
+from ingrained_core.plugin.params import ParamSpec
+
+
+def resolve_path(value: Any, info: ValidationInfo) -> Any:
+    """Resolve a relative path against the config file's directory (validation context)."""
+    if value is None or value == "":
+        return None
+    p = Path(str(value)).expanduser()
+    base = (info.context or {}).get("base_dir") if info.context else None
+    if not p.is_absolute() and base is not None:
+        p = Path(base) / p
+    return p.resolve() if (p.is_absolute() or base is not None) else p
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StructureConfig(BaseModel):
+    """``[structure]``: a builder name and that builder's own fields (validated by it)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    builder: str = Field("file", description="structure builder plugin (ingrained plugins list)")
+
+    def builder_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ForwardModelConfig(_Section):
+    """``[forward_model]``: which model, its input file (density models), options and parameters."""
+
+    name: str = Field(description="forward model plugin, e.g. 'haadf' or 'stm'")
+    input: Path | None = Field(None, description="input file for models that take one (e.g. a PARCHG)")
+    options: dict[str, Any] = Field(default_factory=dict, description="keyword options of the model's constructor")
+    params: dict[str, ParamSpec] = Field(default_factory=dict, description="per-parameter start/min/max/fixed")
+    start_from: Path | None = Field(
+        None, description="a previous run's best.json (or run directory): its parameter values become the start values")
+
+    _resolve = field_validator("input", "start_from", mode="before")(resolve_path)
+
+
+class FomConfig(_Section):
+    """``[fom]``: FOM = alpha * d_trans + beta * d_sim."""
+
+    alpha: float = Field(0.1, ge=0, description="weight of the residual translation d_trans (per pixel)")
+    beta: float = Field(1.0, ge=0, description="weight of the similarity distance d_sim")
+    similarity: str = Field("ssim", description="similarity plugin: 'ssim' (paper, default) or 'ssim-float7'")
+
+
+class RegistrationConfig(_Section):
+    """``[registration]``: where and how the simulation is placed in the experiment."""
+
+    vertical_bias: float = Field(0.15, ge=0, le=1, description="search bias toward the centre, vertical (paper: 0.15)")
+    horizontal_bias: float = Field(0.0, ge=0, le=1, description="search bias toward the centre, horizontal")
+    roi: tuple[int, int, int, int] | None = Field(None, description="region of interest row0, row1, col0, col1")
+    method: Literal["ncc", "chi2"] = Field("ncc", description="coarse ranking: FFT normalised cross-correlation or the paper's chi2")
+
+
+class OptimizerConfig(_Section):
+    """``[optimizer]``: method, budgets, multi-start and parallelism."""
+
+    name: str = Field("scan-powell", description="optimizer plugin: scan-powell (default), powell, nelder-mead, cobyla")
+    options: dict[str, Any] = Field(default_factory=dict, description="method options (validated by the optimizer)")
+    max_evals: int | None = Field(None, ge=1, description="stop after this many evaluations per start")
+    time_limit: float | None = Field(None, gt=0, description="stop after this many seconds (whole run)")
+    target_fom: float | None = Field(None, description="stop as soon as the FOM is at or below this")
+    starts: int = Field(1, ge=1, le=10000, description="number of starts; start 0 is the configured start point")
+    seed: int = Field(0, ge=0, description="seed of the start-point sampling (reproducible)")
+    workers: int | None = Field(None, ge=1, description="parallel workers for multi-start (default: CPU count)")
+    executor: Literal["serial", "processes", "dask"] = Field("processes", description="how starts run in parallel")
+    scheduler: str | None = Field(None, description="address of an existing dask.distributed scheduler")
+    blas_threads: int | None = Field(
+        1, ge=1, description="BLAS threads per start while it evaluates (1: parallelism comes from starts; "
+        "unset: the library default)")
+
+
+class RunConfig(_Section):
+    """A whole ``ingrained fuse`` run."""
+
+    experiment: ExperimentConfig
+    structure: StructureConfig | None = None
+    forward_model: ForwardModelConfig
+    fom: FomConfig = Field(default_factory=FomConfig)
+    registration: RegistrationConfig = Field(default_factory=RegistrationConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    provenance: dict[str, Any] = Field(default_factory=dict, description="written by ingrained (versions, command); ignored on input")
+    base_dir: Path | None = Field(None, description="directory relative paths were resolved against (written by ingrained)")
+
+
+# -- loading ----------------------------------------------------------------------------------
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The raw mapping of a TOML or JSON config file, with a clear error for bad files."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"config file not found: {p}")
+    if p.is_dir():
+        raise ConfigError(f"config path is a directory, expected a TOML or JSON file: {p}")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a table/object")
+    return data
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``"a.b.c=value"`` -> (["a", "b", "c"], value); the value is read as TOML, else a string."""
+    if "=" not in item:
+        raise ConfigError(f"--set expects dotted.key=value, got {item!r}")
+    key, _, raw = item.partition("=")
+    keys = [k.strip() for k in key.strip().split(".") if k.strip()]
+    if not keys:
+        raise ConfigError(f"--set expects dotted.key=value, got {item!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return keys, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``--set`` overrides to the raw config mapping (validated afterwards like the file)."""
+    for item in overrides:
+        keys, value = parse_override(item)
+        node = data
+        for k in keys[:-1]:
+            nxt = node.get(k)
+            if not isinstance(nxt, dict):
+                nxt = {}
+                node[k] = nxt
+            node = nxt
+        node[keys[-1]] = value
+    return data
+
+
+def _suggest(exc: ValidationError, root: Any = None, prefix: str = "") -> str:
+    """Closest known keys for unknown ones (extra_forbidden errors), also in nested sections.
+
+    The error location is walked through the models from ``root`` (default
+    :class:`RunConfig`): through dict values (``forward_model.params.<name>``), list items
+    (``experiment.preprocess.<i>``) and tagged unions (the step's ``op``), so that an unknown
+    key anywhere gets the closest key of the model it belongs to.
+    """
+    hints = []
+    for err in exc.errors():
+        if err.get("type") != "extra_forbidden":
+            continue
+        loc = err["loc"]
+        model = _model_at(root if root is not None else RunConfig, list(loc[:-1]))
+        if model is not None:
+            close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+            if close:
+                hints.append(f"unknown key {prefix + '.'.join(map(str, loc))!r}: did you mean {close[0]!r}?")
+    return "; ".join(hints)
+
+
+def _model_at(annotation: Any, parts: list[Any], depth: int = 0) -> Any:
+    """The pydantic model that ``parts`` (a validation-error location) leads to, or None."""
+    import types
+    import typing
+
+    if depth > 20:
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _model_at(args[0], parts, depth + 1)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not parts:
+            return annotation
+        field = annotation.model_fields.get(str(parts[0]))
+        return _model_at(field.annotation, parts[1:], depth + 1) if field is not None else None
+    if not parts:
+        return None
+    if origin in (dict, typing.Mapping) or (isinstance(origin, type) and issubclass(origin, dict)):
+        return _model_at(args[1], parts[1:], depth + 1) if len(args) == 2 else None
+    if origin in (list, tuple, set, frozenset) and isinstance(parts[0], int):
+        return _model_at(args[0], parts[1:], depth + 1) if args else None
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        for m in members:  # a tagged union puts the tag into the location
+            if isinstance(parts[0], str) and _has_tag(m, parts[0]):
+                return _model_at(m, parts[1:], depth + 1)
+        for m in members:
+            found = _model_at(m, parts, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _has_tag(annotation: Any, tag: str) -> bool:
+    """Whether a model has a ``Literal`` field (a union discriminator) allowing ``tag``."""
+    import typing
+
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return False
+    if annotation.__name__ == tag:
+        return True
+    return any(typing.get_origin(f.annotation) is typing.Literal and tag in typing.get_args(f.annotation)
+               for f in annotation.model_fields.values())
+
+
+def closest_key_hint(exc: ValidationError, model: Any, prefix: str = "") -> str:
+    """``" (unknown key 'x.y': did you mean 'z'?)"`` for a validation error of ``model``, or ``""``."""
+    hint = _suggest(exc, model, prefix)
+    return f" ({hint})" if hint else ""
+
+
+def validate_config(data: dict[str, Any], base_dir: Path, source: str = "config") -> RunConfig:
+    """Validate a raw mapping into a :class:`RunConfig`; errors name the field."""
+    data = dict(data)
+    data.pop("provenance", None)
+    given_base = data.pop("base_dir", None)
+    if given_base:
+        if not isinstance(given_base, str):
+            raise ConfigError(f"{source}: base_dir must be a directory path (a string), got {given_base!r}")
+        base_dir = Path(given_base)
+    try:
+        cfg = RunConfig.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        from ingrained_core.cli import format_user_error
+
+        hint = _suggest(exc)
+        raise ConfigError(f"{source}: {format_user_error(exc)}" + (f" ({hint})" if hint else "")) from None
+    return cfg.model_copy(update={"base_dir": base_dir})
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read, override and validate a run config file."""
+    p = Path(path).resolve()
+    data = apply_overrides(read_config_file(p), list(overrides or []))
+    return validate_config(data, p.parent, source=str(p))
+
+
+def dump_config(cfg: RunConfig, provenance: dict[str, Any]) -> str:
+    """The fully resolved config as TOML (absolute paths, every default spelled out)."""
+    import tomli_w
+
+    data = cfg.model_dump(mode="json", exclude_none=True)
+    data["provenance"] = provenance
+    removed = _drop_secrets(data)
+    text = tomli_w.dumps(_drop_empty(data))
+    if removed:
+        text = (f"# removed: {', '.join(removed)} (secrets are never written into a run directory; "
+                "set them in the environment, e.g. MP_API_KEY, to resume)\n" + text)
+    return text
+
+
+#: config keys holding secrets (API keys, tokens, passwords): never written by ``dump_config``
+SECRET_KEYS = re.compile(r"(api_?key|token|secret|password|passwd)$", re.IGNORECASE)
+
+
+def _drop_secrets(obj: Any, prefix: str = "") -> list[str]:
+    """Remove secret-named keys from nested dicts in place; return their dotted names."""
+    removed: list[str] = []
+    if isinstance(obj, dict):
+        for key in list(obj):
+            name = f"{prefix}{key}"
+            if isinstance(key, str) and SECRET_KEYS.search(key):
+                del obj[key]
+                removed.append(name)
+            else:
+                removed += _drop_secrets(obj[key], name + ".")
+    elif isinstance(obj, list):
+        for i, item in enumerate(obj):
+            removed += _drop_secrets(item, f"{prefix}{i}.")
+    return removed
+
+
+def _drop_empty(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _drop_empty(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_empty(v) for v in obj]
+    return obj
