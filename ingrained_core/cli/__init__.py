@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ingrained_core import __version__
+from ingrained_core.plugin.errors import format_user_error  # noqa: F401 - re-exported (older import path)
 
 #: subcommand -> "module:attribute" of its click command, imported on use.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -101,19 +102,3 @@ def main(argv: list[str] | None = None) -> Any:
             raise
         click.echo(f"error: {format_user_error(exc)}", err=True)
         sys.exit(2)
-
-
-def format_user_error(exc: BaseException) -> str:
-    """One readable message for a user error (pydantic errors list field paths)."""
-    from pydantic import ValidationError
-
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()))
-            parts.append(f"{loc}: {err.get('msg')}" + (f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""))
-        title = exc.title
-        return f"invalid {title}: " + "; ".join(parts)
-    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
-        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
-    return str(exc)

@@ -43,7 +43,7 @@ def load_builder_config(config: Path, rebuild: bool = False) -> tuple[Any, Any]:
     try:
         cfg = builder.Config.model_validate(fields, context={"base_dir": config.parent})
     except ValidationError as exc:
-        from ingrained_core.cli import format_user_error
+        from ingrained_core.plugin.errors import format_user_error
 
         raise ConfigError(f"{config}: {where} {format_user_error(exc)}") from None
     return builder, cfg

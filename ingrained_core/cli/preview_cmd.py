@@ -28,7 +28,7 @@ def load_experiment_table(config: Path) -> Any:
     try:
         return ExperimentConfig.model_validate(table, context={"base_dir": config.parent})
     except ValidationError as exc:
-        from ingrained_core.cli import format_user_error
+        from ingrained_core.plugin.errors import format_user_error
 
         raise ConfigError(f"{config}: [experiment] {format_user_error(exc)}") from None
 

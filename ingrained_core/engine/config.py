@@ -15,22 +15,12 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingrained_core.plugin.errors import ConfigError
 from ingrained_core.engine.experiment import ExperimentConfig
+from ingrained_core.plugin.errors import ConfigError, format_user_error
 from ingrained_core.plugin.params import ParamSpec
-
-
-def resolve_path(value: Any, info: ValidationInfo) -> Any:
-    """Resolve a relative path against the config file's directory (validation context)."""
-    if value is None or value == "":
-        return None
-    p = Path(str(value)).expanduser()
-    base = (info.context or {}).get("base_dir") if info.context else None
-    if not p.is_absolute() and base is not None:
-        p = Path(base) / p
-    return p.resolve() if (p.is_absolute() or base is not None) else p
+from ingrained_core.plugin.paths import resolve_path
 
 
 class _Section(BaseModel):
@@ -247,8 +237,6 @@ def validate_config(data: dict[str, Any], base_dir: Path, source: str = "config"
     try:
         cfg = RunConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        from ingrained_core.cli import format_user_error
-
         hint = _suggest(exc)
         raise ConfigError(f"{source}: {format_user_error(exc)}" + (f" ({hint})" if hint else "")) from None
     return cfg.model_copy(update={"base_dir": base_dir})

@@ -35,6 +35,7 @@ from pydantic import (
 
 from ingrained_core.plugin.errors import ConfigError, InputFileError
 from ingrained_core.plugin.image import ExperimentImage
+from ingrained_core.plugin.paths import resolve_path
 from ingrained_core.engine.preprocess import Step, apply_steps
 
 
@@ -59,11 +60,7 @@ class ExperimentConfig(BaseModel):
     def _resolve(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None or (isinstance(value, str) and not value.strip()):
             raise ValueError("an image file path is required")
-        p = Path(str(value)).expanduser()
-        base = (info.context or {}).get("base_dir") if info.context else None
-        if not p.is_absolute() and base is not None:
-            p = Path(base) / p
-        return p.resolve() if (p.is_absolute() or base is not None) else p
+        return resolve_path(value, info)
 
     @field_validator("region")
     @classmethod

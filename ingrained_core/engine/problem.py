@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ingrained_core.engine.config import RunConfig
-from ingrained_core.plugin.errors import ConfigError, IngrainedError, ParameterError
+from ingrained_core.plugin.errors import ConfigError, IngrainedError, ParameterError, format_user_error
 from ingrained_core.plugin.params import ParameterSpace, ParamSpec, nearest_odd
 from ingrained_core.engine.start_from import apply_start_from
 
@@ -166,7 +166,6 @@ def _validate_builder_config(builder: Any, cfg: RunConfig) -> Any:
     try:
         return builder.Config.model_validate(cfg.structure.builder_fields(), context={"base_dir": cfg.base_dir})
     except ValidationError as exc:
-        from ingrained_core.cli import format_user_error
         from ingrained_core.engine.config import closest_key_hint
 
         raise ConfigError(f"[structure] (builder {cfg.structure.builder!r}): {format_user_error(exc)}"
@@ -211,7 +210,6 @@ def validate_optimizer(cfg: RunConfig) -> tuple[Any, Any]:
     try:
         options = opt_cls.Options.model_validate(cfg.optimizer.options)
     except ValidationError as exc:
-        from ingrained_core.cli import format_user_error
         from ingrained_core.engine.config import closest_key_hint
 
         raise ConfigError(f"optimizer.options for {cfg.optimizer.name!r}: {format_user_error(exc)}"

@@ -12,6 +12,8 @@ the undistorted point p maps to ``M p`` with ``M = S · H · R``:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -78,3 +80,37 @@ def required_extent(out_shape: tuple[int, int], matrix: np.ndarray) -> tuple[int
     width = int(math.ceil(np.ptp(src[:, 0]))) + 4
     height = int(math.ceil(np.ptp(src[:, 1]))) + 4
     return height, width
+
+
+@dataclass(frozen=True)
+class Distortion:
+    """The distortion as one value: shear, stretch (fractions) and rotation (degrees CCW).
+
+    ``Distortion.from_params(params)`` takes whichever of ``shear_x``, ``shear_y``,
+    ``stretch_x``, ``stretch_y`` and ``rotation`` a parameter set has (the others are 0);
+    :attr:`matrix` is M = S · H · R, :meth:`apply` distorts an image with it.
+    """
+
+    shear_x: float = 0.0
+    shear_y: float = 0.0
+    stretch_x: float = 0.0
+    stretch_y: float = 0.0
+    rotation: float = 0.0
+
+    @classmethod
+    def from_params(cls, params: Any) -> Distortion:
+        """The distortion named by a parameter set's fields (missing ones are 0)."""
+        return cls(**{f: float(getattr(params, f, 0.0)) for f in ("shear_x", "shear_y", "stretch_x", "stretch_y",
+                                                                   "rotation")})
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The 2x2 matrix M on (x, y) = (column, row) offsets from the centre."""
+        return distortion_matrix(self.shear_x, self.shear_y, self.stretch_x, self.stretch_y, self.rotation)
+
+    def apply(self, image: np.ndarray, out_shape: tuple[int, int], *, order: int = 1,
+              mode: str = "grid-wrap") -> np.ndarray:
+        """``image`` distorted about its centre, an ``out_shape`` window (see :func:`affine_distort`)."""
+        return affine_distort(image, out_shape, shear_x=self.shear_x, shear_y=self.shear_y,
+                              stretch_x=self.stretch_x, stretch_y=self.stretch_y, rotation=self.rotation,
+                              order=order, mode=mode)

@@ -25,3 +25,23 @@ class RunDirectoryError(IngrainedError):
 
 class ParameterError(ConfigError):
     """A forward-model parameter name, bound or value is invalid."""
+
+
+def format_user_error(exc: BaseException) -> str:
+    """One readable message for a user error (pydantic errors list field paths).
+
+    Lives in the toolkit, below every layer that raises or reports user errors (the engine,
+    the plugins and the CLI all format validation errors alike).
+    """
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+            parts.append(f"{loc}: {err.get('msg')}{got}")
+        return f"invalid {exc.title}: " + "; ".join(parts)
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+    return str(exc)

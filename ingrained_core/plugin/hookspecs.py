@@ -1,7 +1,7 @@
 """The ingrained hook specifications: every way a plugin can contribute.
 
 A plugin is a module (or object) named by an entry point in the ``ingrained`` group. It
-implements any of the hooks below with ``@ingrained_core.hookimpl``. Each hook returns a
+implements any of the hooks below with ``@ingrained_core.plugin.hookimpl``. Each hook returns a
 list of :class:`~ingrained_core.plugin.contribution.Contribution`; a contribution names its
 implementation as a ``"module:attribute"`` string, so nothing heavy is imported until the
 contribution is used, and lists the optional packages it needs (checked without import).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ingrained_core.plugin.distortion import distortion_matrix
-from ingrained_core.plugin.params import ModelParams, param_field
-from ingrained_core.plugin.protocols import SimulatedImage
+from ingrained_core.plugin import distortion_matrix
+from ingrained_core.plugin import ModelParams, param_field
+from ingrained_core.plugin import SimulatedImage
 
 
 class LatticeParams(ModelParams):

@@ -1,7 +1,7 @@
 """Entry-point module: cheap to import, it only names the model (imported on first use)."""
 
-from ingrained_core.plugin.contribution import Contribution
-from ingrained_core.plugin.hookspecs import hookimpl
+from ingrained_core.plugin import Contribution
+from ingrained_core.plugin import hookimpl
 
 
 @hookimpl

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ingrained_core.engine.config import resolve_path
+from ingrained_core.plugin.paths import resolve_path
 from ingrained_core.plugin.errors import ConfigError
 from ingrained_core.plugin.protocols import BuildResult
 from ingrained_core.builtins.structures.coincidence import Match, choose_repeats

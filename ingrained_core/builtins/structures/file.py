@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingrained_core.engine.config import resolve_path
+from ingrained_core.plugin.paths import resolve_path
 from ingrained_core.plugin.errors import InputFileError
 from ingrained_core.plugin.protocols import BuildResult
 

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from ingrained_core.engine.config import resolve_path
+from ingrained_core.plugin.paths import resolve_path
 from ingrained_core.plugin.errors import ConfigError, PluginError
 from ingrained_core.plugin.protocols import BuildResult
 

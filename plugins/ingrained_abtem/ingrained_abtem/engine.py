@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ingrained_core.plugin.errors import PluginError
+from ingrained_core.plugin import PluginError
 
 from .plan import SimulationPlan
 from .specimen import Specimen

@@ -30,13 +30,11 @@ from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
-from ingrained_stem.image_side import fit_crop
-from ingrained_stem.model import HaadfConvolution
-from ingrained_stem.params import HaadfParams
+from ingrained_stem.api import HaadfConvolution, HaadfParams, fit_crop
 from pydantic import ValidationError
 
-from ingrained_core.plugin.errors import ConfigError, ParameterError
-from ingrained_core.plugin.protocols import SimulatedImage
+from ingrained_core.plugin import ConfigError, ParameterError
+from ingrained_core.plugin import SimulatedImage
 
 from .engine import CellSimulator
 from .params import MultisliceOptions, MultisliceParams
@@ -61,7 +59,7 @@ class HaadfMultislice:
         try:
             self.options = MultisliceOptions(**options)
         except ValidationError as exc:
-            from ingrained_core.cli import format_user_error
+            from ingrained_core.plugin import format_user_error
 
             raise ConfigError(
                 f"haadf-multislice: forward_model.options: {format_user_error(exc)}; known options: "
@@ -161,7 +159,7 @@ class HaadfMultislice:
         seconds = time.perf_counter() - t0
         self.stats["computed"] += 1
         self.stats["seconds"] += seconds
-        from ingrained_stem.electron import wavelength
+        from ingrained_stem.api import wavelength
 
         band = min(2.0 * params.aperture * 1e-3 / wavelength(params.energy),
                    0.5 * plan.scan_gpts[0] / specimen.width, 0.5 * plan.scan_gpts[1] / specimen.height)

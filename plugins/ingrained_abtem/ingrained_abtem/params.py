@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from ingrained_stem.params import HaadfParams
+from ingrained_stem.api import HaadfParams
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingrained_core.plugin.params import param_field
+from ingrained_core.plugin import param_field
 
 
 class MultisliceParams(HaadfParams):

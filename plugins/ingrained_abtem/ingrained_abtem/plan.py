@@ -29,10 +29,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from ingrained_stem.electron import wavelength
+from ingrained_stem.api import wavelength
 from scipy import fft as sfft
 
-from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.plugin import ConfigError
 
 #: abTEM's anti-aliasing aperture as a fraction of the grid's Nyquist frequency.
 ANTIALIAS_FRACTION = 2.0 / 3.0

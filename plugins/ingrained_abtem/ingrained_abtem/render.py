@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from ingrained_stem.image_side import distort_to_crop, source_band
+from ingrained_stem.api import distort_to_crop, source_band
 from scipy import fft as sfft
 
 #: Fine-grid samples per period of the highest frequency kept, over the 2 of Nyquist.

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.plugin import ConfigError
 
 #: Relative slack when rounding a thickness to whole repeats (9.37 Å asked of a 9.37 Å cell is 1).
 REPEAT_TOLERANCE = 1e-6

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sfft
 
-from ingrained_core.plugin.distortion import affine_distort
-from ingrained_core.plugin.errors import ParameterError
+from ingrained_core.plugin import affine_distort
+from ingrained_core.plugin import ParameterError
 
 #: Highest fraction of the splatting grid's sampling frequency at which the band must sit
 #: for the B-spline aliases to stay below ~4 % of the (already < 1e-3) transfer there.

@@ -28,9 +28,9 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import ValidationError
 
-from ingrained_core.plugin.distortion import distortion_matrix
-from ingrained_core.plugin.errors import ConfigError, ParameterError
-from ingrained_core.plugin.protocols import SimulatedImage
+from ingrained_core.plugin import distortion_matrix
+from ingrained_core.plugin import ConfigError, ParameterError
+from ingrained_core.plugin import SimulatedImage
 
 from .cross_section import adf_cross_section
 from .image_side import fit_crop, plan_grid, render_columns, source_band, source_region

@@ -1,13 +1,13 @@
 """Parameters shared by every HAADF STEM forward model (convolution and multislice alike).
 
-Names and meanings follow ARCHITECTURE.md ("Parameter names"). The paper's nine image-side
+Names and meanings follow docs/plugin-contract.md ("Parameter names"). The paper's nine image-side
 parameters are optimised by default; the optics are fixed by default and can be freed.
 Defaults are those of the published runs (200 kV, 30 mrad, detector 100-150 mrad).
 """
 
 from __future__ import annotations
 
-from ingrained_core.plugin.params import ModelParams, param_field
+from ingrained_core.plugin import ModelParams, param_field
 
 
 class ImageSideParams(ModelParams):

@@ -6,8 +6,8 @@ and imported only when a run uses it.
 
 from __future__ import annotations
 
-from ingrained_core.plugin.contribution import Contribution
-from ingrained_core.plugin.hookspecs import hookimpl
+from ingrained_core.plugin import Contribution
+from ingrained_core.plugin import hookimpl
 
 
 @hookimpl

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.plugin import ConfigError
 
 from .scattering import kirkland_parameters
 

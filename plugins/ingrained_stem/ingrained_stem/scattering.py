@@ -21,7 +21,7 @@ from importlib import resources
 import numpy as np
 from scipy.special import k0
 
-from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.plugin import ConfigError
 
 from .electron import BORN_FACTOR
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ingrained_core.plugin.errors import InputFileError
+from ingrained_core.plugin import InputFileError
 
 SPINS = ("total", "up", "down", "magnetization")
 CUBE_UNITS = ("bohr", "angstrom")

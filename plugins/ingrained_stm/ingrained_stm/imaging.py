@@ -23,7 +23,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ingrained_core.plugin.distortion import distortion_matrix
+from ingrained_core.plugin import distortion_matrix
 
 
 def pixel_coordinates(

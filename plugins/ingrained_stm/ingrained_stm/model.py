@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ingrained_core.plugin.errors import InputFileError, ParameterError
-from ingrained_core.plugin.params import field_bounds
-from ingrained_core.plugin.protocols import SimulatedImage
+from ingrained_core.plugin import InputFileError, ParameterError
+from ingrained_core.plugin import field_bounds
+from ingrained_core.plugin import SimulatedImage
 
 from .density import Density, read_density
 from .heightmap import CROSSINGS, iso_height

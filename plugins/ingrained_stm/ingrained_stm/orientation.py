@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ingrained_core.plugin.distortion import distortion_matrix
+from ingrained_core.plugin import distortion_matrix
 
 _DISTORTION = ("shear_x", "shear_y", "stretch_x", "stretch_y", "rotation")
 

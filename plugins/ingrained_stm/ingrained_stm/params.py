@@ -1,4 +1,4 @@
-"""The STM forward model's parameters (names fixed by ARCHITECTURE.md, "Parameter names").
+"""The STM forward model's parameters (names fixed by docs/plugin-contract.md, "Parameter names").
 
 Defaults are the published Cu2O(111) start point where that is generic (z window 1 Å /
 1 Å, r_val 0.016, r_tol 0.015, no shear/stretch, pixel 0.27 Å, no blur, crop 101 x 101);
@@ -12,7 +12,7 @@ density's actual range when it simulates).
 
 from __future__ import annotations
 
-from ingrained_core.plugin.params import ModelParams, param_field
+from ingrained_core.plugin import ModelParams, param_field
 
 
 class StmParams(ModelParams):

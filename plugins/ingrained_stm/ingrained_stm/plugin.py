@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ingrained_core.plugin.contribution import Contribution
-from ingrained_core.plugin.hookspecs import hookimpl
+from ingrained_core.plugin import Contribution
+from ingrained_core.plugin import hookimpl
 
 
 @hookimpl

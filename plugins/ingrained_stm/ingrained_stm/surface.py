@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingrained_core.plugin.errors import InputFileError, ParameterError
+from ingrained_core.plugin import InputFileError, ParameterError
 
 from .density import Density
 
