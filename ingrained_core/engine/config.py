@@ -8,7 +8,6 @@ relative to the config file. Unknown keys are rejected with the closest known ke
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import tomllib
@@ -21,6 +20,7 @@ from ingrained_core.engine.experiment import ExperimentConfig
 from ingrained_core.plugin.errors import ConfigError, format_user_error
 from ingrained_core.plugin.params import ParamSpec
 from ingrained_core.plugin.paths import resolve_path
+from ingrained_core.plugin.validation import closest_key_hint, suggest_keys  # noqa: F401 - closest_key_hint re-exported
 
 
 class _Section(BaseModel):
@@ -151,78 +151,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def _suggest(exc: ValidationError, root: Any = None, prefix: str = "") -> str:
-    """Closest known keys for unknown ones (extra_forbidden errors), also in nested sections.
-
-    The error location is walked through the models from ``root`` (default
-    :class:`RunConfig`): through dict values (``forward_model.params.<name>``), list items
-    (``experiment.preprocess.<i>``) and tagged unions (the step's ``op``), so that an unknown
-    key anywhere gets the closest key of the model it belongs to.
-    """
-    hints = []
-    for err in exc.errors():
-        if err.get("type") != "extra_forbidden":
-            continue
-        loc = err["loc"]
-        model = _model_at(root if root is not None else RunConfig, list(loc[:-1]))
-        if model is not None:
-            close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
-            if close:
-                hints.append(f"unknown key {prefix + '.'.join(map(str, loc))!r}: did you mean {close[0]!r}?")
-    return "; ".join(hints)
-
-
-def _model_at(annotation: Any, parts: list[Any], depth: int = 0) -> Any:
-    """The pydantic model that ``parts`` (a validation-error location) leads to, or None."""
-    import types
-    import typing
-
-    if depth > 20:
-        return None
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is typing.Annotated:
-        return _model_at(args[0], parts, depth + 1)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        if not parts:
-            return annotation
-        field = annotation.model_fields.get(str(parts[0]))
-        return _model_at(field.annotation, parts[1:], depth + 1) if field is not None else None
-    if not parts:
-        return None
-    if origin in (dict, typing.Mapping) or (isinstance(origin, type) and issubclass(origin, dict)):
-        return _model_at(args[1], parts[1:], depth + 1) if len(args) == 2 else None
-    if origin in (list, tuple, set, frozenset) and isinstance(parts[0], int):
-        return _model_at(args[0], parts[1:], depth + 1) if args else None
-    if origin in (typing.Union, types.UnionType):
-        members = [a for a in args if a is not type(None)]
-        for m in members:  # a tagged union puts the tag into the location
-            if isinstance(parts[0], str) and _has_tag(m, parts[0]):
-                return _model_at(m, parts[1:], depth + 1)
-        for m in members:
-            found = _model_at(m, parts, depth + 1)
-            if found is not None:
-                return found
-    return None
-
-
-def _has_tag(annotation: Any, tag: str) -> bool:
-    """Whether a model has a ``Literal`` field (a union discriminator) allowing ``tag``."""
-    import typing
-
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-        return False
-    if annotation.__name__ == tag:
-        return True
-    return any(typing.get_origin(f.annotation) is typing.Literal and tag in typing.get_args(f.annotation)
-               for f in annotation.model_fields.values())
-
-
-def closest_key_hint(exc: ValidationError, model: Any, prefix: str = "") -> str:
-    """``" (unknown key 'x.y': did you mean 'z'?)"`` for a validation error of ``model``, or ``""``."""
-    hint = _suggest(exc, model, prefix)
-    return f" ({hint})" if hint else ""
+    """Closest known keys for unknown ones, walked from ``root`` (default :class:`RunConfig`)."""
+    return suggest_keys(exc, root if root is not None else RunConfig, prefix)
 
 
 def validate_config(data: dict[str, Any], base_dir: Path, source: str = "config") -> RunConfig:

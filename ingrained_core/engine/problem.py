@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ingrained_core.engine.config import RunConfig
-from ingrained_core.plugin.errors import ConfigError, IngrainedError, ParameterError, format_user_error
+from ingrained_core.plugin.errors import ConfigError, IngrainedError, ParameterError
+from ingrained_core.plugin.validation import validate_section
 from ingrained_core.plugin.params import ParameterSpace, ParamSpec, nearest_odd
 from ingrained_core.engine.start_from import apply_start_from
 
@@ -135,6 +136,7 @@ def _build_model(cfg: RunConfig) -> tuple[Any, Any, dict[str, Any]]:
     registry = get_registry()
     model_cls = registry.get("forward_model", cfg.forward_model.name)
     structure, report = None, {}
+    options = model_options(model_cls, cfg.forward_model.name, cfg.forward_model.options)
     kind = getattr(model_cls, "input_kind", "structure")
     if kind == "structure":
         if cfg.structure is None:
@@ -146,30 +148,36 @@ def _build_model(cfg: RunConfig) -> tuple[Any, Any, dict[str, Any]]:
         bcfg = _validate_builder_config(builder, cfg)
         result = builder.build(bcfg)
         structure, report = result.structure, dict(result.report)
-        model = model_cls(structure, **cfg.forward_model.options)
+        model = model_cls(structure, **options)
     elif kind == "none":
-        model = model_cls(**cfg.forward_model.options)
+        model = model_cls(**options)
     else:
         if cfg.forward_model.input is None:
             raise ConfigError(
                 f"forward model {cfg.forward_model.name!r} reads an input file: set forward_model.input"
             )
-        model = model_cls(cfg.forward_model.input, **cfg.forward_model.options)
+        model = model_cls(cfg.forward_model.input, **options)
     return model, structure, report
+
+
+def model_options(model_cls: Any, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments a forward model is built with: ``options=`` its validated ``Options``.
+
+    ``[forward_model.options]`` is validated once, here, against the model's ``Options``
+    (docs/plugin-contract.md, "Options"); a model without ``Options`` (a plugin written
+    before 0.2) gets the raw table as keywords, as it did then.
+    """
+    options_cls = getattr(model_cls, "Options", None)
+    if options_cls is None:
+        return dict(options)
+    return {"options": validate_section(options_cls, options, f"forward_model.options for {name!r}")}
 
 
 def _validate_builder_config(builder: Any, cfg: RunConfig) -> Any:
     """The builder's own config from ``[structure]``; errors name the section and the closest key."""
-    from pydantic import ValidationError
-
     assert cfg.structure is not None
-    try:
-        return builder.Config.model_validate(cfg.structure.builder_fields(), context={"base_dir": cfg.base_dir})
-    except ValidationError as exc:
-        from ingrained_core.engine.config import closest_key_hint
-
-        raise ConfigError(f"[structure] (builder {cfg.structure.builder!r}): {format_user_error(exc)}"
-                          + closest_key_hint(exc, builder.Config, "structure.")) from None
+    return validate_section(builder.Config, cfg.structure.builder_fields(),
+                            f"[structure] (builder {cfg.structure.builder!r})", prefix="structure.", context={"base_dir": cfg.base_dir})
 
 
 def build_problem(cfg: RunConfig) -> Problem:
@@ -202,18 +210,10 @@ def build_problem(cfg: RunConfig) -> Problem:
 
 def validate_optimizer(cfg: RunConfig) -> tuple[Any, Any]:
     """The optimizer class and its validated options; errors name ``optimizer.options``."""
-    from pydantic import ValidationError
-
     from ingrained_core.engine.registry import get_registry
 
     opt_cls = get_registry().get("optimizer", cfg.optimizer.name)
-    try:
-        options = opt_cls.Options.model_validate(cfg.optimizer.options)
-    except ValidationError as exc:
-        from ingrained_core.engine.config import closest_key_hint
-
-        raise ConfigError(f"optimizer.options for {cfg.optimizer.name!r}: {format_user_error(exc)}"
-                          + closest_key_hint(exc, opt_cls.Options, "optimizer.options.")) from None
+    options = validate_section(opt_cls.Options, cfg.optimizer.options, f"optimizer.options for {cfg.optimizer.name!r}")
     return opt_cls, options
 
 

@@ -4,6 +4,13 @@ Every entry point is loaded inside its own try/except, and each of its hooks is 
 its own, so one broken plugin is reported (status, message) and never breaks the CLI or
 the other plugins. ``INGRAINED_STRICT_PLUGINS=1`` turns load errors and name conflicts into
 hard errors (CI). Missing optional dependencies are a status, never an error at discovery.
+
+Contracts are checked when a contribution is loaded (:meth:`Registry.get`): the target
+resolves, the object has its role's attributes (:mod:`ingrained_core.engine.contracts`),
+and its ``api_version`` has the core's major version (checked at discovery, without
+import: status ``incompatible``). A failed check makes the record a ``load error`` naming
+the plugin and what is missing. ``ingrained plugins check`` loads and checks every target;
+strict mode does the same at discovery, so that a broken target is fatal there.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any, Iterable
 import pluggy
 
 from ingrained_core.plugin import hookspecs
-from ingrained_core.plugin.contribution import Contribution
+from ingrained_core.plugin.contribution import PLUGIN_API_VERSION, Contribution, api_major
 from ingrained_core.plugin.errors import PluginError
 
 ENTRY_POINT_GROUP = "ingrained"
@@ -29,6 +36,7 @@ OK = "ok"
 MISSING = "missing dependency"
 LOAD_ERROR = "load error"
 CONFLICT = "conflict"
+INCOMPATIBLE = "incompatible"
 
 KINDS = tuple(hookspecs.HOOK_KINDS.values())
 
@@ -102,7 +110,8 @@ class Registry:
             self.register(plugin, name=ep.name, distribution=dist_name, version=version)
         self._mark_conflicts()
         if self.strict:
-            bad = [r for r in self.records if r.status in (LOAD_ERROR, CONFLICT)]
+            self.check()
+            bad = [r for r in self.records if r.status in (LOAD_ERROR, CONFLICT, INCOMPATIBLE)]
             if bad:
                 lines = "; ".join(f"{r.name!r} from {r.distribution} {r.version}: {r.message}" for r in bad)
                 raise PluginError(f"{len(bad)} plugin problem(s) ({STRICT_ENV} is set): {lines}")
@@ -130,7 +139,11 @@ class Registry:
                 for c in contributions:
                     missing = c.missing_requirements()
                     status, message = OK, ""
-                    if missing:
+                    if api_major(c.api_version) != api_major(PLUGIN_API_VERSION):
+                        status = INCOMPATIBLE
+                        message = (f"incompatible: written for plugin API {c.api_version}, this ingrained "
+                                   f"provides {PLUGIN_API_VERSION} (update the plugin or ingrained)")
+                    elif missing:
                         status = MISSING
                         message = f"missing dependency: {', '.join(missing)}"
                         if c.install_hint:
@@ -181,19 +194,50 @@ class Registry:
         return r
 
     def get(self, kind: str, name: str) -> Any:
-        """Import (once) and return the implementation of ``kind``/``name``."""
+        """Import (once), check and return the implementation of ``kind``/``name``."""
         key = (kind, name)
         if key not in self._loaded:
             r = self.record(kind, name)
-            assert r.contribution is not None
-            try:
-                self._loaded[key] = r.contribution.load()
-            except Exception as exc:  # noqa: BLE001
-                raise PluginError(
-                    f"{kind.replace('_', ' ')} {name!r} from {r.distribution} failed to load "
-                    f"({r.contribution.target}): {_short_error(exc)}"
-                ) from exc
+            obj = self._load_checked(r)
+            if obj is None:
+                raise PluginError(f"{kind.replace('_', ' ')} {name!r} from {r.distribution} is not usable: {r.message}")
+            self._loaded[key] = obj
         return self._loaded[key]
+
+    def _load_checked(self, r: ContributionRecord) -> Any | None:
+        """Import ``r``'s target and check its contract; on failure mark ``r`` a load error."""
+        assert r.contribution is not None
+        try:
+            obj = r.contribution.load()
+        except Exception as exc:  # noqa: BLE001 - a broken target is a status, then an error
+            problems = [f"target {r.contribution.target} does not resolve: {_short_error(exc)}"]
+        else:
+            from ingrained_core.engine.contracts import contract_problems  # pydantic: only when loading
+
+            problems = contract_problems(r.kind, obj)
+        if problems:
+            r.status = LOAD_ERROR
+            r.message = f"load error (plugin {r.plugin}, {r.contribution.target}): " + "; ".join(problems)
+            return None
+        return obj
+
+    def check(self, name: str | None = None) -> list[ContributionRecord]:
+        """Import and check every usable contribution (named ``name``, if given); the records checked.
+
+        A contribution that fails becomes a ``load error`` (it cannot be selected); the
+        others are loaded once and kept, as :meth:`get` would.
+        """
+        checked = []
+        for r in self.records:
+            if r.contribution is None or (name is not None and r.name != name):
+                continue
+            checked.append(r)
+            if r.status != OK or (r.kind, r.name) in self._loaded:
+                continue
+            obj = self._load_checked(r)
+            if obj is not None:
+                self._loaded[(r.kind, r.name)] = obj
+        return checked
 
     def as_dicts(self) -> list[dict[str, Any]]:
         order = {k: i for i, k in enumerate(("plugin", *KINDS))}

@@ -66,6 +66,22 @@ class ModelParams(BaseModel):
         return data
 
     @classmethod
+    def coerce(cls, params: Any) -> ModelParams:
+        """``params`` as this class: an instance as is, a mapping or another parameter set
+        (e.g. a base model's) re-validated; invalid values raise :class:`ParameterError`."""
+        if isinstance(params, cls):
+            return params
+        try:
+            if isinstance(params, dict):
+                return cls(**params)
+            return cls(**params.model_dump())
+        except ValidationError as exc:
+            raise ParameterError(str(exc)) from exc
+        except AttributeError:
+            raise ParameterError(f"expected {cls.__name__} (or a mapping of its fields), "
+                                 f"got {type(params).__name__}") from None
+
+    @classmethod
     def describe(cls) -> dict[str, dict[str, Any]]:
         """Name -> {default, min, max, unit, description, free, kind} for every parameter."""
         out: dict[str, dict[str, Any]] = {}

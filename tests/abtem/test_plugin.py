@@ -75,7 +75,7 @@ def test_options_are_validated_with_the_field_named(small_cell):
         HaadfMultislice(small_cell, method="bloch")
     with pytest.raises(ConfigError, match="prism_interpolation"):
         HaadfMultislice(small_cell, prism_interpolation=(2, 0))
-    with pytest.raises(ConfigError, match="samplign.*known options: .*sampling"):
+    with pytest.raises(ConfigError, match="samplign.*did you mean 'sampling'"):
         HaadfMultislice(small_cell, samplign=0.05)
 
 

@@ -65,3 +65,64 @@ def broken_plugins_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "ingrained_test_bad_hook": HOOK + (
             "@hookimpl\ndef ingrained_optimizers():\n    raise RuntimeError('hook exploded')\n")})
     return site
+
+
+#: A module defining deliberately broken implementations, and the contributions naming them.
+CONTRACT_MODULE = '''
+from pydantic import BaseModel
+from ingrained_core.plugin import Contribution, ModelParams, hookimpl, param_field
+
+class Good(ModelParams):
+    pixel_size: float = param_field(0.2, ge=0.1, le=1.0, unit="Å", description="pixel")
+
+class NoParams:
+    name = "no-params"
+    input_kind = "none"
+    def simulate(self, params): ...
+    def structure_at(self, params): ...
+
+class PlainParams(NoParams):
+    class Params(BaseModel):
+        pixel_size: float = 0.2
+
+class NoSimulate:
+    Params = Good
+    input_kind = "none"
+    def structure_at(self, params): ...
+
+class BadOptions:
+    Options = {"xtol": 1e-4}
+    def minimize(self, objective, x0, options): ...
+
+class WrongUnit(NoParams):
+    class Params(ModelParams):
+        pixel_size: float = param_field(0.02, ge=0.01, le=0.1, unit="nm", description="pixel")
+
+class FineModel(NoParams):
+    Params = Good
+
+@hookimpl
+def ingrained_forward_models():
+    return [
+        Contribution("ghost-model", "ingrained_test_contracts:DoesNotExist", "a target that is not there"),
+        Contribution("no-params", "ingrained_test_contracts:NoParams", "no Params"),
+        Contribution("plain-params", "ingrained_test_contracts:PlainParams", "Params not a ModelParams"),
+        Contribution("no-simulate", "ingrained_test_contracts:NoSimulate", "no simulate()"),
+        Contribution("wrong-unit", "ingrained_test_contracts:WrongUnit", "pixel_size in nm"),
+        Contribution("future-model", "ingrained_test_contracts:FineModel", "written for API 2", api_version="2.0"),
+        Contribution("fine-model", "ingrained_test_contracts:FineModel", "keeps the contract"),
+    ]
+
+@hookimpl
+def ingrained_optimizers():
+    return [Contribution("bad-options", "ingrained_test_contracts:BadOptions", "Options is a dict")]
+'''
+
+
+@pytest.fixture(scope="session")
+def contract_plugins_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site directory with one plugin whose contributions break their role's contract."""
+    site = tmp_path_factory.mktemp("contract-plugins-site")
+    make_dist(site, "broken-contracts", "0.9", {"broken-contracts": "ingrained_test_contracts"},
+              {"ingrained_test_contracts": CONTRACT_MODULE})
+    return site

@@ -70,7 +70,7 @@ def test_cell_too_small_for_the_minimum_crop():
         ({"horizontal_axis": "d"}, "horizontal_axis"),
         ({"beam_axis": "b", "horizontal_axis": "b"}, "horizontal_axis"),
         ({"tiles": 0}, "tiles"),
-        ({"thickness": 3.0}, "unknown option"),
+        ({"thickness": 3.0}, "thickness: Extra inputs are not permitted"),
     ],
 )
 def test_bad_model_options(kwargs, match):

@@ -144,6 +144,11 @@ def test_r_val_outside_the_density_range_names_the_range(small_density):
 
 
 def test_unknown_options_are_refused(small_density):
+    from ingrained_core.plugin.errors import ConfigError
+
     for kw in ({"mode": "spectroscopy"}, {"crossing": "median"}, {"surface": "side"}, {"spin": "sideways"}):
-        with pytest.raises(InputFileError):
+        (key,) = kw
+        with pytest.raises(ConfigError, match=f"forward_model.options for 'stm'.*{key}"):
             TersoffHamannSTM(small_density if "spin" not in kw else "x.PARCHG", **kw)
+    with pytest.raises(ConfigError, match="did you mean 'crossing'"):
+        TersoffHamannSTM(small_density, crosing="band")

@@ -30,8 +30,7 @@ from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
-from ingrained_stem.api import HaadfConvolution, HaadfParams, fit_crop
-from pydantic import ValidationError
+from ingrained_stem.api import HaadfConvolution, HaadfOptions, HaadfParams, fit_crop
 
 from ingrained_core.plugin import ConfigError, ParameterError
 from ingrained_core.plugin import SimulatedImage
@@ -53,18 +52,11 @@ class HaadfMultislice:
 
     name: ClassVar[str] = "haadf-multislice"
     Params: ClassVar[type[MultisliceParams]] = MultisliceParams
+    Options: ClassVar[type[MultisliceOptions]] = MultisliceOptions
     input_kind: ClassVar[str] = "structure"
 
-    def __init__(self, structure: Any, **options: Any) -> None:
-        try:
-            self.options = MultisliceOptions(**options)
-        except ValidationError as exc:
-            from ingrained_core.plugin import format_user_error
-
-            raise ConfigError(
-                f"haadf-multislice: forward_model.options: {format_user_error(exc)}; known options: "
-                + ", ".join(MultisliceOptions.model_fields)
-            ) from None
+    def __init__(self, structure: Any, options: MultisliceOptions | None = None, **kwargs: Any) -> None:
+        self.options = MultisliceOptions.parse(options, f"forward_model.options for {self.name!r}", **kwargs)
         _check_cell(structure)
         opts = self.options
         self.convolution = HaadfConvolution(structure, **opts.geometry())
@@ -81,21 +73,6 @@ class HaadfMultislice:
         self.stats: dict[str, float] = {"computed": 0, "hits": 0, "seconds": 0.0}
 
     # ------------------------------------------------------------ helpers
-    @staticmethod
-    def _coerce(params: Any) -> MultisliceParams:
-        if isinstance(params, MultisliceParams):
-            return params
-        try:
-            if isinstance(params, dict):
-                return MultisliceParams(**params)
-            if isinstance(params, HaadfParams):
-                return MultisliceParams(**params.model_dump())
-            return MultisliceParams(**params.model_dump())
-        except ValidationError as exc:
-            raise ParameterError(str(exc)) from exc
-        except AttributeError:
-            raise ParameterError(f"haadf-multislice: expected MultisliceParams, got {type(params).__name__}") from None
-
     def structure_key(self, params: MultisliceParams) -> tuple[Any, ...]:
         """What the specimen depends on: interface width, cell repeats, phonons."""
         repeats = repeats_for(params.thickness, self.projection.depth)
@@ -118,11 +95,11 @@ class HaadfMultislice:
 
     def distortion(self, params: Any) -> np.ndarray:
         """The distortion M on (x, row-down) offsets, built as the convolution model builds it."""
-        return self.convolution.distortion_matrix(self._coerce(params))
+        return self.convolution.distortion_matrix(MultisliceParams.coerce(params))
 
     def plan(self, params: Any) -> SimulationPlan:
         """Grid, scan, slices and memory estimate of the cell simulation for ``params``."""
-        params = self._coerce(params)
+        params = MultisliceParams.coerce(params)
         proj = self.projection
         return plan_simulation(
             width=proj.width,
@@ -136,7 +113,7 @@ class HaadfMultislice:
 
     def cell_image(self, params: Any) -> PeriodicImage:
         """The multislice HAADF image over one (grown) cell, computed or from the cache."""
-        return self._cell(self._coerce(params))[0]
+        return self._cell(MultisliceParams.coerce(params))[0]
 
     def _cell(self, params: MultisliceParams) -> tuple[PeriodicImage, SimulationPlan, dict[str, Any]]:
         key = self.cell_key(params)
@@ -173,7 +150,7 @@ class HaadfMultislice:
     # ------------------------------------------------------------ protocol
     def simulate(self, params: Any) -> SimulatedImage:
         """The HAADF image for ``params`` (array shape = crop as actually used)."""
-        params = self._coerce(params)
+        params = MultisliceParams.coerce(params)
         proj = self.projection
         fit = fit_crop(
             params.crop_height,
@@ -212,12 +189,12 @@ class HaadfMultislice:
 
     def structure_at(self, params: Any) -> Any:
         """The structure as simulated (one cell period): upper grain shifted, collisions removed."""
-        params = self._coerce(params)
+        params = MultisliceParams.coerce(params)
         return self.projection.structure_at(params.interface_width)
 
     def column_positions(self, params: Any) -> dict[str, np.ndarray]:
         """Where each column lands in the crop (as :meth:`HaadfConvolution.column_positions`)."""
-        params = self._coerce(params)
+        params = MultisliceParams.coerce(params)
         return self.convolution.column_positions(HaadfParams(**params.model_dump(include=set(HaadfParams.model_fields))))
 
     def clear_cache(self) -> None:
@@ -228,10 +205,8 @@ class HaadfMultislice:
 
 def _haadf_default(option: str) -> Any:
     """The convolution model's default for a geometry option (None if it has no such option)."""
-    import inspect
-
-    param = inspect.signature(HaadfConvolution.__init__).parameters.get(option)
-    return None if param is None or param.default is inspect.Parameter.empty else param.default
+    field = HaadfOptions.model_fields.get(option)
+    return None if field is None else field.default
 
 
 def _check_cell(structure: Any) -> None:

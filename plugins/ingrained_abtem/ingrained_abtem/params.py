@@ -21,9 +21,9 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from ingrained_stem.api import HaadfParams
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ingrained_core.plugin import param_field
+from ingrained_core.plugin import PluginOptions, param_field
 
 
 class MultisliceParams(HaadfParams):
@@ -49,10 +49,8 @@ class MultisliceParams(HaadfParams):
     )
 
 
-class MultisliceOptions(BaseModel):
+class MultisliceOptions(PluginOptions):
     """``[forward_model.options]`` of ``haadf-multislice`` (validated; unknown keys refused)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # geometry, exactly as the convolution model ("haadf"); None: haadf's own default
     beam_axis: Literal["a", "b", "c"] = Field("a", description="cell axis along the beam")

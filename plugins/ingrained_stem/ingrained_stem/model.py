@@ -26,14 +26,14 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import ValidationError
 
 from ingrained_core.plugin import distortion_matrix
-from ingrained_core.plugin import ConfigError, ParameterError
+from ingrained_core.plugin import ParameterError
 from ingrained_core.plugin import SimulatedImage
 
 from .cross_section import adf_cross_section
 from .image_side import fit_crop, plan_grid, render_columns, source_band, source_region
+from .options import HaadfOptions
 from .params import HaadfParams
 from .probe import ProbeOptics, probe_transfer
 from .projection import COLLISION_DISTANCE, ProjectedStructure
@@ -89,73 +89,31 @@ class HaadfConvolution:
 
     name: ClassVar[str] = "haadf"
     Params: ClassVar[type[HaadfParams]] = HaadfParams
+    Options: ClassVar[type[HaadfOptions]] = HaadfOptions
     input_kind: ClassVar[str] = "structure"
 
-    def __init__(
-        self,
-        structure: Any,
-        *,
-        beam_axis: str = "a",
-        horizontal_axis: str = "b",
-        tiles: int | None = None,
-        collision_distance: float = COLLISION_DISTANCE,
-        vertical: str = "up",
-        shear: str = "inverse",
-        half_height: str = "lower",
-        placement: str = "exact",
-        pixel_integration: bool = True,
-        **options: Any,
-    ) -> None:
-        if options:
-            raise ConfigError(
-                f"haadf: unknown option(s) {', '.join(sorted(options))}; known: beam_axis, horizontal_axis, "
-                "tiles, collision_distance, vertical, shear, half_height, placement, pixel_integration"
-            )
-        if vertical not in ("down", "up"):
-            raise ConfigError(f"vertical: expected 'down' or 'up', got {vertical!r}")
-        if shear not in ("forward", "inverse"):
-            raise ConfigError(f"shear: expected 'forward' or 'inverse', got {shear!r}")
-        if placement not in ("exact", "incostem"):
-            raise ConfigError(f"placement: expected 'exact' or 'incostem', got {placement!r}")
-        if not isinstance(pixel_integration, bool):
-            raise ConfigError(f"pixel_integration: expected true or false, got {pixel_integration!r}")
+    def __init__(self, structure: Any, options: HaadfOptions | None = None, **kwargs: Any) -> None:
+        opts = HaadfOptions.parse(options, f"forward_model.options for {self.name!r}", **kwargs)
+        self.options = opts
         # shear "inverse": the published runs' convention (scikit-image warp with the shear
         # matrix as the inverse map, so the image moves by H^-1; then the stretch).
-        self.shear = shear
-        self.placement = placement
-        self.pixel_integration = pixel_integration
-        # "down" (default): the c-up image turned over top to bottom, the orientation of the
-        # published runs (their best parameters reproduce only with it: the twin locks with
-        # d_trans 0 at the published best); "up": c up on screen.
-        self._ysign = 1.0 if vertical == "down" else -1.0
-        if tiles is not None and (not isinstance(tiles, int) or tiles < 1):
-            raise ConfigError(f"tiles: expected a positive integer or None, got {tiles!r}")
-        if not collision_distance >= 0:
-            raise ConfigError(f"collision_distance: expected >= 0 Å, got {collision_distance!r}")
+        self.shear = opts.shear
+        self.placement = opts.placement
+        self.pixel_integration = opts.pixel_integration
+        # "up" (default): c up on screen, the published runs' orientation (their best
+        # parameters reproduce only with it); "down": the image turned over top to bottom.
+        self._ysign = 1.0 if opts.vertical == "down" else -1.0
         self.projection = ProjectedStructure(
             structure,
-            beam_axis=beam_axis,
-            horizontal_axis=horizontal_axis,
-            collision_distance=collision_distance,
-            half_height=half_height,
+            beam_axis=opts.beam_axis,
+            horizontal_axis=opts.horizontal_axis,
+            collision_distance=opts.collision_distance,
+            half_height=opts.half_height,
         )
-        self.tiles = tiles
+        self.tiles = opts.tiles
         self._atom_weights: dict[tuple[float, float, float], np.ndarray] = {}
 
     # ------------------------------------------------------------ helpers
-    @staticmethod
-    def _coerce(params: Any) -> HaadfParams:
-        if isinstance(params, HaadfParams):
-            return params
-        try:
-            if isinstance(params, dict):
-                return HaadfParams(**params)
-            return HaadfParams(**params.model_dump())
-        except ValidationError as exc:
-            raise ParameterError(str(exc)) from exc
-        except AttributeError:
-            raise ParameterError(f"haadf: expected HaadfParams, got {type(params).__name__}") from None
-
     @staticmethod
     def _check_optics(params: HaadfParams) -> None:
         if not params.detector_inner < params.detector_outer:
@@ -235,7 +193,7 @@ class HaadfConvolution:
     # ------------------------------------------------------------ protocol
     def simulate(self, params: HaadfParams) -> SimulatedImage:
         """The HAADF image for ``params`` (array shape = crop as actually used)."""
-        params = self._coerce(params)
+        params = HaadfParams.coerce(params)
         self._check_optics(params)
         transfer = probe_transfer(ProbeOptics.from_params(params))
         fit = self._fit(params)
@@ -278,7 +236,7 @@ class HaadfConvolution:
 
     def structure_at(self, params: HaadfParams) -> Any:
         """The structure as simulated: upper grain shifted by interface_width, collisions removed."""
-        params = self._coerce(params)
+        params = HaadfParams.coerce(params)
         return self.projection.structure_at(params.interface_width)
 
     def column_positions(self, params: HaadfParams) -> dict[str, np.ndarray]:
@@ -288,7 +246,7 @@ class HaadfConvolution:
         only columns inside the crop are listed (every tile copy). ``symbols`` names the
         species of each column (e.g. "Te", or "Cd+Te" for a mixed column).
         """
-        params = self._coerce(params)
+        params = HaadfParams.coerce(params)
         fit = self._fit(params)
         proj = self.projection
         x, y, w, _ = self._columns_at(params)

@@ -18,13 +18,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ingrained_core.plugin import InputFileError, ParameterError
-from ingrained_core.plugin import field_bounds
-from ingrained_core.plugin import SimulatedImage
+from ingrained_core.plugin import InputFileError, ParameterError, SimulatedImage, field_bounds
 
 from .density import Density, read_density
-from .heightmap import CROSSINGS, iso_height
+from .heightmap import iso_height
 from .imaging import render
+from .options import StmOptions
 from .params import StmParams
 from .surface import SurfaceGrid, prepare_surface
 
@@ -48,27 +47,14 @@ class TersoffHamannSTM:
 
     name: ClassVar[str] = "stm"
     Params: ClassVar[type[StmParams]] = StmParams
+    Options: ClassVar[type[StmOptions]] = StmOptions
     input_kind: ClassVar[str] = "file"
 
-    def __init__(
-        self,
-        source: str | Path | Density,
-        *,
-        spin: str = "total",
-        mode: str = "constant-current",
-        surface: str = "top",
-        crossing: str = "interpolated",
-        signal: str = "log",
-        cube_units: str = "bohr",
-        z_surface: float | None = None,
-        order: int = 1,
-        cache_size: int = 32,
-    ) -> None:
-        for label, value, allowed in (("mode", mode, MODES), ("crossing", crossing, CROSSINGS), ("signal", signal, SIGNALS)):
-            if value not in allowed:
-                raise InputFileError(f"stm option {label} must be one of {', '.join(allowed)}, got {value!r}")
-        if int(order) not in range(0, 6):
-            raise InputFileError(f"stm option order must be a spline order 0..5, got {order!r}")
+    def __init__(self, source: str | Path | Density, options: StmOptions | None = None, **kwargs: Any) -> None:
+        opts = StmOptions.parse(options, f"forward_model.options for {self.name!r}", **kwargs)
+        self.options = opts
+        spin, mode, surface, crossing, signal = opts.spin, opts.mode, opts.surface, opts.crossing, opts.signal
+        cube_units, z_surface, order, cache_size = opts.cube_units, opts.z_surface, opts.order, opts.cache_size
         if isinstance(source, Density):
             density = source
         elif isinstance(source, (str, Path)):
@@ -127,8 +113,7 @@ class TersoffHamannSTM:
     # -- the protocol ------------------------------------------------------------------
     def simulate(self, params: StmParams | dict[str, Any]) -> SimulatedImage:
         """The simulated STM image for ``params`` (crop sizes and notices in metadata)."""
-        if not isinstance(params, StmParams):
-            params = StmParams(**(params if isinstance(params, dict) else params.model_dump()))
+        params = StmParams.coerce(params)
         smap, counts = self.surface_map(params)
         img = render(
             smap, self.surface.lattice, self.surface.top_xy,
