@@ -118,3 +118,12 @@ def test_missing_inputs_and_bad_values(pair):
     with pytest.raises(ParameterError, match="thickness"):
         ms.simulate({**SMALL_PARAMS, "thickness": -1.0})
     assert math.isfinite(ms.plan(SMALL_PARAMS).memory_gib)
+
+
+def test_model_passes_the_conformance_kit(pair):
+    from ingrained_core.testing import check_forward_model
+
+    ms = pair[0]  # the module's instance: its cell image is cached, so only the image side reruns
+    invalid = [{"pixel_size": 2.0}, {"thickness": -1.0}, {"detector_inner": 80.0, "detector_outer": 60.0}]
+    report = check_forward_model(ms, SMALL_PARAMS, invalid=invalid)
+    assert report["pixel_size"] == SMALL_PARAMS.get("pixel_size", report["pixel_size"])

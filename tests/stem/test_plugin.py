@@ -6,10 +6,9 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
-import numpy as np
 from ingrained_stem.params import HaadfParams
 
-from ingrained_core.plugin.protocols import ForwardModel, SimulatedImage
+from ingrained_core.plugin import ForwardModel
 
 from .conftest import single_atom
 
@@ -39,14 +38,18 @@ def test_hook_contributes_the_haadf_model():
     assert cls.name == "haadf" and cls.Params is HaadfParams and cls.input_kind == "structure"
 
 
-def test_model_satisfies_the_forward_model_protocol():
+def test_model_passes_the_conformance_kit():
     from ingrained_stem.model import HaadfConvolution
 
+    from ingrained_core.testing import check_forward_model
+
+    params = {"crop_height": 61, "crop_width": 71, "pixel_size": 0.3}
+    # outside the domain: bounds, and a detector whose outer angle is inside its inner one
+    invalid = [{"pixel_size": 2.0}, {"crop_height": 9001}, {"detector_inner": 160.0, "detector_outer": 150.0}]
+    check_forward_model(HaadfConvolution, params, input=single_atom("Au"), invalid=invalid)
     model = HaadfConvolution(single_atom("Au"))
     assert isinstance(model, ForwardModel)
     image = model.simulate(HaadfParams(crop_height=101, crop_width=101))
-    assert isinstance(image, SimulatedImage)
     assert image.metadata["crop_height"] == 101 and image.metadata["notices"] == []
-    assert np.isfinite(image.array).all()
     structure = model.structure_at(HaadfParams())
     assert len(structure) == 1 and structure.site_properties["grain"] == [0]

@@ -66,3 +66,14 @@ def test_parameter_space_accepts_a_narrowed_r_val_box():
     space = ParameterSpace(StmParams, {"r_val": ParamSpec(start=0.01, min=0.001, max=0.1), "rotation": ParamSpec(start=110)})
     assert "r_val" in space.free_names and "r_tol" not in space.free_names
     assert space.to_params(space.x0).r_val == pytest.approx(0.01)
+
+
+def test_model_passes_the_conformance_kit(hex_density):
+    from ingrained_stm.model import TersoffHamannSTM
+
+    from ingrained_core.testing import check_forward_model
+
+    params = {"pixel_size": 0.25, "crop_height": 41, "crop_width": 45, "r_val": 3e-4, "z_above": 5.0, "rotation": 20.0}
+    # outside the domain: bounds, and an iso-density value the density never reaches
+    invalid = [{"pixel_size": 2.0}, {"crop_width": 9}, {"r_val": 900.0}]
+    check_forward_model(TersoffHamannSTM, params, input=hex_density, invalid=invalid)

@@ -1,7 +1,6 @@
 """Entry-point module: cheap to import, it only names the model (imported on first use)."""
 
-from ingrained_core.plugin import Contribution
-from ingrained_core.plugin import hookimpl
+from ingrained_core.plugin import Contribution, hookimpl
 
 
 @hookimpl
