@@ -94,7 +94,7 @@ class ExperimentStages:
 
 def prepare_experiment(cfg: ExperimentConfig) -> ExperimentStages:
     """Read the file, apply the pixel-size override and the preprocessing, and cut the region."""
-    from ingrained_core.builtins.io import read_image
+    from ingrained_core.engine.reading import read_image
 
     raw = read_image(cfg.path, reader=cfg.reader, **cfg.reader_options)
     if cfg.pixel_size is not None:

@@ -7,7 +7,7 @@ import pytest
 
 from ingrained_core.plugin.errors import ConfigError, InputFileError, PluginError
 from ingrained_core.engine.experiment import ExperimentConfig, load_experiment
-from ingrained_core.builtins.io import read_image
+from ingrained_core.engine.reading import read_image
 
 
 def test_truncated_dm3(tmp_path, twin_dm3):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ingrained_core.builtins.io import read_image
+from ingrained_core.engine.reading import read_image
 from ingrained_core.engine.registry import get_registry, reset_registry
 
 from ..conftest import run_cli

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ingrained_core.engine.experiment import ExperimentConfig, load_experiment
-from ingrained_core.builtins.io import read_image
+from ingrained_core.engine.reading import read_image
 from ingrained_core.engine.preprocess import apply_steps
 
 TWIN_STEPS = [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ingrained_core.plugin.errors import InputFileError
-from ingrained_core.builtins.io import read_image
+from ingrained_core.engine.reading import read_image
 
 
 @pytest.fixture()
