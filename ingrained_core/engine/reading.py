@@ -18,6 +18,7 @@ from typing import Any
 from ingrained_core.engine.registry import get_registry
 from ingrained_core.plugin.errors import ConfigError, IngrainedError, InputFileError
 from ingrained_core.plugin.image import ExperimentImage
+from ingrained_core.plugin.validation import validate_section
 
 __all__ = ["HEAD_BYTES", "available_readers", "choose_reader", "read_image"]
 
@@ -149,7 +150,12 @@ def read_image(path: str | Path, *, reader: str | None = None, **options: Any) -
         name, impl, notices = choose_reader(p, head)
     opts = {k: v for k, v in options.items() if v is not None}
     accepted = getattr(impl, "options", None)
-    if accepted is not None:
+    options_cls = getattr(impl, "Options", None)
+    if options_cls is not None:  # one validation, one error format (the key, the closest one, the known ones)
+        checked = validate_section(options_cls, opts, f"experiment.reader_options for {name!r}",
+                                   prefix="experiment.reader_options.")
+        opts = {k: v for k, v in checked.model_dump(exclude_unset=True).items() if v is not None}
+    elif accepted is not None:
         unknown = sorted(set(opts) - set(accepted))
         if unknown:
             raise ConfigError(

@@ -3,7 +3,10 @@
 A reader is a class with
 
 - ``name`` (its registry name), ``description``, ``extensions`` (lower-case, with dot);
-- ``options``: the keyword options ``read`` accepts (checked before reading);
+- ``options``: the keyword options ``read`` accepts; subclasses of :class:`ImageReader` get
+  from them ``Options``, the pydantic model (unknown keys refused) the engine validates
+  ``[experiment] reader_options`` against, once, before reading (the values are checked by
+  ``read`` itself, whose messages name the file); a reader may declare ``Options`` itself;
 - ``signature``: ``True`` when the format has a reliable magic number, so that a file
   whose extension names this format but whose content does not match is refused before
   any parsing (``False`` for formats without one, e.g. old MRC);
@@ -188,6 +191,14 @@ def jsonable(obj: Any, depth: int = 0) -> Any:
     return repr(obj)
 
 
+def options_model(name: str, options: tuple[str, ...]) -> type[Any]:
+    """A pydantic model taking exactly ``options`` (values of any type), unknown keys refused."""
+    from pydantic import ConfigDict, create_model
+
+    fields: dict[str, Any] = {o: (Any, None) for o in options}
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
 class ImageReader:
     """Base class of the built-in readers (third-party readers need only the same attributes)."""
 
@@ -196,6 +207,13 @@ class ImageReader:
     extensions: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[tuple[str, ...]] = ("frame",)
     signature: ClassVar[bool] = True
+    #: the reader's options as a pydantic model; made from ``options`` unless declared
+    Options: ClassVar[type[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Options" not in cls.__dict__:
+            cls.Options = options_model(f"{cls.__name__}Options", tuple(cls.options))
 
     @classmethod
     def sniff(cls, path: Path, head: bytes) -> bool:

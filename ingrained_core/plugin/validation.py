@@ -34,7 +34,16 @@ def validate_section(model: type[M], data: Any, where: str, *, prefix: str | Non
     except ValidationError as exc:
         if prefix is None:
             prefix = where.split(" ")[0] + "."
-        raise ConfigError(f"{where}: {format_user_error(exc)}" + closest_key_hint(exc, model, prefix)) from None
+        raise ConfigError(f"{where}: {format_user_error(exc)}" + closest_key_hint(exc, model, prefix)
+                          + _known_keys(exc, model)) from None
+
+
+def _known_keys(exc: ValidationError, model: type[BaseModel]) -> str:
+    """``"; not a key: 'x'; it takes: a, b"`` when unknown keys sit at the section's top level."""
+    unknown = [str(e["loc"][0]) for e in exc.errors() if e.get("type") == "extra_forbidden" and len(e["loc"]) == 1]
+    if not unknown:
+        return ""
+    return f"; not a key: {', '.join(map(repr, unknown))}; it takes: {', '.join(model.model_fields) or '(none)'}"
 
 
 def suggest_keys(exc: ValidationError, root: Any, prefix: str = "") -> str:

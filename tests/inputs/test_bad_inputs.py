@@ -132,7 +132,7 @@ def test_unknown_reader_lists_available(tmp_path):
 
 def test_unknown_reader_option(tmp_path):
     np.save(tmp_path / "a.npy", np.eye(4))
-    with pytest.raises(ConfigError, match=r"reader 'npy' does not take the option\(s\) 'channel'"):
+    with pytest.raises(ConfigError, match=r"experiment.reader_options for 'npy'.*channel.*it takes: frame"):
         read_image(tmp_path / "a.npy", channel="R")
 
 

@@ -1,6 +1,6 @@
 """Write ``lattice.npy``, the sample image ``fuse.toml`` fits: the template model plus seeded noise.
 
-The truth (pixel 0.22 Å, spot sigma 0.6 Å, rotation 12°, a slight horizontal stretch) is
+The truth (pixel 0.22 Å, spot sigma 0.6 Å, rotation 12°) is
 what a fit of ``fuse.toml`` should find; the Gaussian noise (σ 0.05 of the peak) is seeded,
 so the file is the same every time. Run ``python make_sample.py`` in this folder.
 """
@@ -13,7 +13,7 @@ import numpy as np
 
 from ingrained_gaussian_lattice.model import GaussianLattice
 
-TRUTH = {"pixel_size": 0.22, "sigma": 0.6, "rotation": 12.0, "stretch_x": 0.03, "crop_height": 95, "crop_width": 95}
+TRUTH = {"pixel_size": 0.22, "sigma": 0.6, "rotation": 12.0, "crop_height": 95, "crop_width": 95}
 
 
 def main() -> None:

@@ -1,8 +1,7 @@
 """A square lattice of Gaussian spots: the smallest useful ``ForwardModel``.
 
-Everything comes from the one toolkit import, :mod:`ingrained_core.plugin`: the image
-geometry the core relies on (``ImageGeometry``: pixel size, crop, shear, stretch), the
-distortion as one value, the options base and the errors.
+Everything comes from the one toolkit import, :mod:`ingrained_core.plugin`: the
+parameter base, the distortion as one value, the options base and the image type.
 """
 
 from __future__ import annotations
@@ -12,18 +11,25 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ingrained_core.plugin import Distortion, ImageGeometry, PluginOptions, SimulatedImage, param_field
+from ingrained_core.plugin import Distortion, ModelParams, PluginOptions, SimulatedImage, param_field
 
 
-class LatticeParams(ImageGeometry):
-    """The image geometry plus the lattice: spacing, spot width, rotation."""
+class LatticeParams(ModelParams):
+    """Parameters of the toy model, each with bounds, unit and description.
+
+    ``pixel_size``, ``crop_height`` and ``crop_width`` are names of the contract
+    (docs/plugin-contract.md, "Parameter names"), declared here with their units. A new model
+    may subclass ``ImageGeometry`` instead, which declares them all (and the shear and
+    stretch); this one keeps its own order because the order of the fields is the order of
+    the optimizer's coordinates, and runs made with it must stay reproducible.
+    """
 
     pixel_size: float = param_field(0.2, ge=0.05, le=0.5, unit="Å", description="pixel size")
-    crop_height: int = param_field(61, ge=15, le=1001, unit="px", kind="odd_int", description="rows (odd)")
-    crop_width: int = param_field(61, ge=15, le=1001, unit="px", kind="odd_int", description="columns (odd)")
     spacing: float = param_field(3.0, ge=1.0, le=8.0, unit="Å", description="lattice spacing", free=False)
     sigma: float = param_field(0.5, ge=0.1, le=2.0, unit="Å", description="spot standard deviation")
     rotation: float = param_field(0.0, ge=-45.0, le=45.0, unit="deg", description="lattice rotation, CCW")
+    crop_height: int = param_field(61, ge=15, le=1001, unit="px", kind="odd_int", description="rows (odd)")
+    crop_width: int = param_field(61, ge=15, le=1001, unit="px", kind="odd_int", description="columns (odd)")
 
 
 class LatticeOptions(PluginOptions):
@@ -33,7 +39,7 @@ class LatticeOptions(PluginOptions):
 
 
 class GaussianLattice:
-    """Renders Gaussian spots on a distorted square lattice; takes no input file or structure."""
+    """Renders Gaussian spots on a rotated square lattice; takes no input file or structure."""
 
     name = "gaussian-lattice"
     Params = LatticeParams

@@ -6,7 +6,7 @@ from ingrained_core.testing import check_forward_model
 
 
 def test_gaussian_lattice_passes_the_conformance_kit():
-    check_forward_model(GaussianLattice, {"crop_height": 41, "crop_width": 51, "rotation": 10.0, "shear_x": 0.05})
+    check_forward_model(GaussianLattice, {"crop_height": 41, "crop_width": 51, "rotation": 10.0})
 
 
 def test_options_are_validated_and_used():
