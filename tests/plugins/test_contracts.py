@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -112,8 +111,6 @@ def test_plugins_show_a_model_and_an_optimizer() -> None:
 
 
 def test_plugins_list_fits_80_columns(contract_plugins_site: Path) -> None:
-    from ingrained_core.engine.registry import get_registry
-
     proc = run_cli(["plugins", "list"], env={**_env(contract_plugins_site), "COLUMNS": "80"})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -122,4 +119,3 @@ def test_plugins_list_fits_80_columns(contract_plugins_site: Path) -> None:
     for r in rows:  # every name whole, on a line of its own row
         assert any(f" {r['name']} " in f" {ln} " for ln in lines), r["name"]
     assert "incompatible" in proc.stdout
-    del get_registry

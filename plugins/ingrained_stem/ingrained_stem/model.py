@@ -36,7 +36,7 @@ from .image_side import fit_crop, plan_grid, render_columns, source_band, source
 from .options import HaadfOptions
 from .params import HaadfParams
 from .probe import ProbeOptics, probe_transfer
-from .projection import COLLISION_DISTANCE, ProjectedStructure
+from .projection import ProjectedStructure
 
 #: Minimum PSF reach (Å) kept around the crop (plus 3 source-size FWHM): atoms further
 #: away change the crop by < 1e-3 of its maximum (the probe's Airy tails), see the tests.
