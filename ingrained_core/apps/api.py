@@ -105,8 +105,4 @@ def simulate(
         values = dict(params)
     p = model.Params(**{**space.values(space.x0), **values})
     sim = model.simulate(p)
-    used = p.model_dump()
-    for key in ("crop_height", "crop_width"):
-        if key in sim.metadata:
-            used[key] = int(sim.metadata[key])
-    return sim.array, sim.pixel_size, used
+    return sim.array, sim.pixel_size, sim.params_used(p)

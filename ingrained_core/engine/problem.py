@@ -74,10 +74,7 @@ class Problem:
             sim = self.model.simulate(params)
         except ParameterError as exc:
             return Evaluation(dict(values), -1, math.nan, INFEASIBLE_FOM, error=str(exc))
-        used = params.model_dump()
-        for key in ("crop_height", "crop_width"):
-            if key in sim.metadata:
-                used[key] = int(sim.metadata[key])
+        used = sim.params_used(params)
         placement = self.registrar.register(sim.array)
         d_sim = float(self.similarity.distance(sim.array, placement.patch))
         fom = self.alpha * float(placement.d_trans) + self.beta * d_sim

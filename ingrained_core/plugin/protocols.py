@@ -18,7 +18,9 @@ from ingrained_core.plugin.params import ModelParams
 
 
 class SimulatedImage(BaseModel):
-    """A simulated image: a finite 2-D float array and its pixel size in Å."""
+    """A simulated image: a finite 2-D float array, its pixel size in Å, and what the model
+    did (``metadata``: the crop actually used, notices); :meth:`params_used` gives the
+    parameters it carries as simulated."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
@@ -46,6 +48,17 @@ class SimulatedImage(BaseModel):
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.array.shape)  # type: ignore[return-value]
+
+    def params_used(self, params: ModelParams | dict[str, Any]) -> dict[str, Any]:
+        """The parameter values this image was simulated with: ``params`` (the ones asked
+        for) with the crop the model reports in ``metadata["crop_height"]`` and
+        ``["crop_width"]`` (a model that cannot fill a crop simulates a smaller one;
+        docs/plugin-contract.md, "Parameter names"). ``progress.csv`` logs these values."""
+        used = params.model_dump() if isinstance(params, BaseModel) else dict(params)
+        for key in ("crop_height", "crop_width"):
+            if key in self.metadata:
+                used[key] = int(self.metadata[key])
+        return used
 
 
 @runtime_checkable

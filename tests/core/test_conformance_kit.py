@@ -184,3 +184,11 @@ def test_author_given_domain_errors_are_checked() -> None:
     check_forward_model(RefusesWideSpots, SMALL, invalid=[{"width": 4.0}])
     with pytest.raises(ConformanceError, match="width=4.0: simulated without a ParameterError"):
         check_forward_model(Good, SMALL, invalid=[{"width": 4.0}])
+
+
+def test_a_simulated_image_carries_the_parameters_used() -> None:
+    asked = SpotParams(**SMALL)
+    sim = LiesAboutCrop().simulate(asked)  # reports a crop two rows smaller than asked
+    used = sim.params_used(asked)
+    assert used["crop_height"] == SMALL["crop_height"] - 2 and used["crop_width"] == SMALL["crop_width"]
+    assert used["pixel_size"] == 0.25 and Good().simulate(asked).params_used(asked) == asked.model_dump()
