@@ -193,7 +193,7 @@ def _print_show(name: str, info: dict[str, Any]) -> None:
             typ = prop.get("type") or " | ".join(str(a.get("type", a.get("const", "?"))) for a in prop.get("anyOf", []))
             if "enum" in prop:
                 typ = " | ".join(map(repr, prop["enum"]))
-            table.add_row(oname, typ or "?", repr(prop.get("default", "(required)")), prop.get("description", ""))
+            table.add_row(oname, typ or "any", repr(prop.get("default", "(required)")), prop.get("description", ""))
         if not props:
             console.print("options: none")
         else:
