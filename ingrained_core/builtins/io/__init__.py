@@ -20,7 +20,9 @@ def __getattr__(name: str) -> Any:
     if name in _MOVED:
         warnings.warn(f"ingrained_core.builtins.io.{name} is deprecated: import it from ingrained_core.engine.reading "
                       "(see docs/plugin-authors.md, 'Migration')", DeprecationWarning, stacklevel=2)
-        return getattr(import_module("ingrained_core.engine.reading"), name)
+        value = getattr(import_module("ingrained_core.engine.reading"), name)
+        globals()[name] = value  # warned once
+        return value
     if name == "ExperimentImage":
         return getattr(import_module("ingrained_core.plugin.image"), name)
     raise AttributeError(f"module 'ingrained_core.builtins.io' has no attribute {name!r}")
