@@ -82,26 +82,20 @@ def _eight_bit(a: np.ndarray) -> np.ndarray:
     return np.floor(t, out=t)
 
 
-def _inner_box_means(images: np.ndarray, win: int) -> np.ndarray:
-    """``uniform_filter(image, size=win)`` of each image of a stack ``(n, h, w)``, on the
-    windows that lie fully inside the image only: the same numbers, bit for bit.
+def _inner_box_mean(image: np.ndarray, win: int) -> np.ndarray:
+    """``uniform_filter(image, size=win)`` on the windows that lie fully inside the image
+    only: the same numbers, bit for bit.
 
     scipy's ``uniform_filter`` runs a 1-D running mean along the rows axis, then along the
-    columns axis, each line on its own; here the first pass runs on whole images (the
-    second needs every column) and the second only on the rows that are kept, each pass
-    once for the whole stack.
+    columns axis, each line on its own; here the first pass runs on the whole image (the
+    second needs every column) and the second only on the rows that are kept.
     """
     from scipy.ndimage import uniform_filter1d
 
     pad = (win - 1) // 2
-    _, h, w = images.shape
-    first = uniform_filter1d(images, win, axis=1)
-    return uniform_filter1d(first[:, pad : h - pad], win, axis=2)[:, :, pad : w - pad]
-
-
-def _inner_box_mean(image: np.ndarray, win: int) -> np.ndarray:
-    """:func:`_inner_box_means` of one image."""
-    return _inner_box_means(image[None], win)[0]
+    h, w = image.shape
+    first = uniform_filter1d(image, win, axis=0)
+    return uniform_filter1d(first[pad : h - pad], win, axis=1)[:, pad : w - pad]
 
 
 def mean_ssim(x: np.ndarray, y: np.ndarray, win: int, data_range: float) -> float:
@@ -112,15 +106,11 @@ def mean_ssim(x: np.ndarray, y: np.ndarray, win: int, data_range: float) -> floa
     forms twice are formed once (the same values: doubling is exact in floating point)."""
     n = win * win
     cov_norm = n / (n - 1.0)
-    # the four filtered images in one stack: x, y, x^2 + y^2 (vx + vy only ever appear
-    # summed: one filter instead of two), x y
-    stack = np.empty((4,) + x.shape)
-    stack[0] = x
-    stack[1] = y
-    sq = np.multiply(x, x, out=stack[2])
+    ux, uy = _inner_box_mean(x, win), _inner_box_mean(y, win)
+    # vx + vy only ever appear summed: one filter of x^2 + y^2 instead of two
+    sq = x * x
     sq += y * y
-    np.multiply(x, y, out=stack[3])
-    ux, uy, uxxyy, uxy = _inner_box_means(stack, win)
+    uxxyy, uxy = _inner_box_mean(sq, win), _inner_box_mean(x * y, win)
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
     uxuy = ux * uy
     uxx, uyy = ux * ux, uy * uy
