@@ -135,6 +135,37 @@ def record_case(problem, n: int) -> list[list]:
     return out
 
 
+def time_fuse(case_name: str, time_limit: float = 300.0) -> dict:
+    """Wall time of ``ingrained fuse`` on the case's example (crop fixed at the paper's best
+    size, the example's optimizer settings, ``time_limit``), set-up included: a fresh
+    process from launch to exit (imports, reading and preprocessing the image, building
+    the structure and the problem, the search, the run files). The code is whatever
+    ``PYTHONPATH`` of this process imports. The reference workload is timed in this process
+    just before and after."""
+    from ingrained_core.apps.benchmark import CASES, case_overrides, examples_dir, reference_workload
+
+    case = CASES[case_name]
+    with tempfile.TemporaryDirectory(prefix="ingrained-fuse-") as tmp:
+        out = Path(tmp) / "run"
+        cmd = [sys.executable, "-c", "from ingrained_core.cli import main; main()", "fuse",
+               str(examples_dir() / case.config), "-o", str(out), "--force", "--quiet"]
+        for o in case_overrides(case, time_limit):
+            cmd += ["--set", o]
+        ref_before = reference_workload()
+        t = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - t
+        ref_after = reference_workload()
+        if done.returncode != 0:
+            raise SystemExit(f"ingrained fuse failed on {case_name}: {done.stderr[-2000:]}")
+        best = json.loads((out / "best.json").read_text())
+    evals = best.get("evaluations_all_starts", best.get("evaluations"))
+    ref = 0.5 * (ref_before + ref_after)
+    return {"wall_s": wall, "evaluations": evals, "best_fom": best["fom"], "stop_reason": best.get("stop_reason"),
+            "ms_per_evaluation": 1e3 * wall / evals, "reference_s": ref, "ms_per_evaluation_over_reference": wall / evals / ref,
+            "load_average": os.getloadavg()}
+
+
 FIELDS = ("fom", "d_trans", "d_sim", "row", "col", "dy", "dx", "coarse_row", "coarse_col")
 
 
@@ -192,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tolerance", type=float, default=1e-6,
                     help="--compare fails when an evaluation's FOM is worse than the reference's by more than this")
     ap.add_argument("--exact", action="store_true", help="--compare fails on any difference (bit for bit)")
+    ap.add_argument("--fuse", action="store_true", help="also time `ingrained fuse` on each case (a fresh process, set-up included)")
+    ap.add_argument("--fuse-time", type=float, default=300.0, help="the fuse's wall-time limit (s)")
     ap.add_argument("--json", type=Path, help="write the timings and the comparison here")
     ap.add_argument("--default-allocator", action="store_true",
                     help="keep glibc's default allocator settings (a run tunes them: ingrained_core.engine.memory)")
@@ -212,8 +245,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with tempfile.TemporaryDirectory() as tmp:
                 recorded = record_revision(args.compare, args.cases, args.check, Path(tmp) / "record.json")
-    results, timings, comparisons, bad = {}, {}, {}, 0
+    results, timings, comparisons, fuses, bad = {}, {}, {}, {}, 0
     for name in args.cases.split(","):
+        if args.fuse:
+            f = fuses[name] = time_fuse(name, args.fuse_time)
+            print(f"{name:5s} fuse {f['wall_s']:.1f} s wall (set-up included), {f['evaluations']} evaluations "
+                  f"({f['stop_reason']}), best FOM {f['best_fom']:.5f}; {f['ms_per_evaluation']:.2f} ms an evaluation "
+                  f"= {100 * f['ms_per_evaluation_over_reference']:.2f} % of the reference ({1e3 * f['reference_s']:.0f} ms); "
+                  f"load {f['load_average'][0]:.1f}", flush=True)
+        if not (args.samples or args.check):
+            continue
         problem = build(name)
         if args.samples:
             r = time_case(problem, args.samples)
@@ -242,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.record:
         args.record.write_text(json.dumps(results))
     if args.json:
-        args.json.write_text(json.dumps({"timings": timings, "compare": args.compare,
+        args.json.write_text(json.dumps({"timings": timings, "fuse": fuses, "compare": args.compare,
                                          "comparisons": {k: {kk: vv for kk, vv in v.items() if kk != "differences"}
                                                          | {"differences": v["differences"][:50]}
                                                          for k, v in comparisons.items()}}, indent=1))
