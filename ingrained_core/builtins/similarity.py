@@ -54,7 +54,9 @@ def _all_finite(a: np.ndarray) -> bool:
     """Whether every value is finite: a finite sum proves it in one pass without a mask
     (a NaN or an infinity makes the sum non-finite); only otherwise (an overflow, or a
     non-finite value) are the values checked one by one."""
-    return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 
 def unit_range(a: np.ndarray) -> np.ndarray:

@@ -27,7 +27,9 @@ def check_image(image: np.ndarray, label: str) -> np.ndarray:
     a = a.astype(float, copy=False)
     # a finite sum proves every value finite in one pass (a NaN or an infinity makes it
     # non-finite); only otherwise (an overflow, or a non-finite value) look value by value
-    if not (np.isfinite(a.sum()) or np.isfinite(a).all()):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    if not (np.isfinite(total) or np.isfinite(a).all()):
         raise ConfigError(f"the {label} holds NaN or infinite values")
     return a
 
