@@ -274,8 +274,8 @@ def render_columns(
     # same numbers bit for bit: irfft2 scales once, after its last pass, as here)
     oy, ox = plan.offset
     h, w = plan.crop
-    rows = sfft.ifft(spec, axis=0, norm="forward", overwrite_x=True)[oy : oy + h]
-    image = sfft.irfft(rows, n=nx, axis=1, norm="forward")[:, ox : ox + w]
+    crop_rows = sfft.ifft(spec, axis=0, norm="forward", overwrite_x=True)[oy : oy + h]
+    image = sfft.irfft(crop_rows, n=nx, axis=1, norm="forward")[:, ox : ox + w]
     image *= np.float32(1.0 / (ny * nx))
     return image
 
