@@ -27,7 +27,7 @@ import numpy as np
 from ingrained_core.apps.benchmark import machine, reference_workload
 
 REPO = Path(__file__).resolve().parents[1]
-TWIN = (REPO / ".." / "shared" / "data" / "stem" / "cdte_twin" / "bicrystal.POSCAR.vasp").resolve()
+TWIN = REPO / "examples" / "cdte_twin" / "bicrystal.POSCAR.vasp"  # the published bicrystal, shipped
 START = {
     "pixel_size": 0.20716817,
     "interface_width": 0.20,
@@ -105,6 +105,19 @@ def main(argv: list[str] | None = None) -> int:
         model.simulate(best)
         best_times.append(time.perf_counter() - t)
 
+    # the same in CPU time of this process (steadier than wall time on a loaded machine)
+    cpu_times, cpu_refs = [], []
+    for _ in range(2):
+        c = time.process_time()
+        reference_workload(rng)
+        cpu_refs.append(time.process_time() - c)
+        for _ in range(args.calls // 2):
+            params = draw_params(rng, HaadfParams)
+            c = time.process_time()
+            model.simulate(params)
+            cpu_times.append(time.process_time() - c)
+    cpu_fraction = statistics.median(cpu_times) / statistics.mean(cpu_refs)
+
     median_ms = 1e3 * statistics.median(times)
     reference_s = statistics.median(reference)
     fraction = median_ms / 1e3 / reference_s
@@ -125,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         "reference_workload_s": round(reference_s, 4),
         "reference_workload_runs_s": [round(r, 4) for r in reference],
         "simulate_over_reference": round(fraction, 6),
+        "simulate_cpu_median_ms": round(1e3 * statistics.median(cpu_times), 4),
+        "reference_workload_cpu_s": round(statistics.mean(cpu_refs), 4),
+        "simulate_over_reference_cpu": round(cpu_fraction, 6),
         "targets": {"simulate_median_ms": TARGET_MS, "simulate_over_reference": TARGET_FRACTION},
         "meets_targets": bool(median_ms <= TARGET_MS and fraction <= TARGET_FRACTION),
         "machine": {**machine(), "load_average_before": [round(x, 2) for x in load_before]},
@@ -136,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"set-up + 1st call: {setup_s:.3f} s")
     print(f"reference        : {reference_s * 1e3:.1f} ms (20 x rfft2/irfft2 1024^2, median of {len(reference)})")
     print(f"ratio            : {100 * fraction:.3f} % of the reference (target <= {100 * TARGET_FRACTION:.0f} %)")
+    print(f"ratio, CPU time  : {100 * cpu_fraction:.3f} % (simulate {result['simulate_cpu_median_ms']:.3f} ms, "
+          f"reference {1e3 * result['reference_workload_cpu_s']:.0f} ms)")
     print(f"targets met      : {result['meets_targets']}")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"stem-{dt.date.today().isoformat()}.json"

@@ -222,8 +222,9 @@ class CircularCorrelator:
         # one product buffer, transformed in place (fewer large temporaries: each costs
         # page faults where large buffers are mapped individually, see ingrained_core.engine.memory)
         prod = np.conjugate(moving_spec)
-        if prod.shape == np.broadcast_shapes(prod.shape, np.shape(ref_spec)):
-            np.multiply(ref_spec, prod, out=prod)
+        ref_shape = np.shape(ref_spec)
+        if len(ref_shape) <= prod.ndim and prod.shape[prod.ndim - len(ref_shape):] == ref_shape:
+            np.multiply(ref_spec, prod, out=prod)  # the reference broadcasts over the stack
         else:
             prod = ref_spec * prod
         cc = self._cols.inverse_last(self._rows.inverse_rows(prod, overwrite=True))

@@ -25,7 +25,11 @@ def check_image(image: np.ndarray, label: str) -> np.ndarray:
     if a.size == 0:
         raise ConfigError(f"the {label} is empty (shape {a.shape})")
     a = a.astype(float, copy=False)
-    if not np.all(np.isfinite(a)):
+    # a finite sum proves every value finite in one pass (a NaN or an infinity makes it
+    # non-finite); only otherwise (an overflow, or a non-finite value) look value by value
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    if not (np.isfinite(total) or np.isfinite(a).all()):
         raise ConfigError(f"the {label} holds NaN or infinite values")
     return a
 
@@ -39,8 +43,11 @@ def quantise(image: np.ndarray, levels: int = 16) -> np.ndarray:
     lo, hi = float(image.min()), float(image.max())
     if hi <= lo:
         return np.zeros(image.shape)
-    t = (image - lo) / (hi - lo)
-    return np.floor(255.0 * t / (256.0 / levels))
+    t = image - lo  # the same operations as floor(255 * ((image - lo) / (hi - lo)) / (256 / levels)), in one buffer
+    t /= hi - lo
+    t *= 255.0
+    t /= 256.0 / levels
+    return np.floor(t, out=t)
 
 
 def block_downsample(image: np.ndarray, factor: int) -> np.ndarray:

@@ -320,10 +320,10 @@ class Registrar:
         h, w = qs.shape
         corr = correlator((h, w))
         ref = corr.spectrum(qs)
-        view = sliding_window_view(self._q, (h, w))
 
         def shifts_of(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
             if len(rows) != 1:
+                view = sliding_window_view(self._q, (h, w))  # only here: the default search tests one at a time
                 return corr.residual_shifts(ref, view[rows, cols], integer=True)
             r, c = int(rows[0]), int(cols[0])
             spec = self._patch_specs.get((r, c, h, w))

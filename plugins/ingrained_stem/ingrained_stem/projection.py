@@ -176,17 +176,35 @@ class ProjectedStructure:
 
     # ------------------------------------------------------------- interface
     def _prepare_candidates(self, window: float) -> None:
-        """Atoms that can collide for any |interface_width| <= window (computed once)."""
+        """Atom pairs that can collide for any |interface_width| <= window (computed once).
+
+        Candidates are lower/upper atoms within reach of the interface; of their pairs only
+        those whose horizontal and depth separations alone are closer than the collision
+        distance are kept (``fl(dx² + dz²) < d²``: adding ``dy² >= 0`` first never makes a
+        pair closer in floating point either, so no colliding pair is dropped), with their
+        ``dx²`` and ``dz²``: per evaluation only ``dy`` remains to be computed, in the same
+        expression, so the kept atoms are the same bit for bit.
+        """
         lower = np.nonzero(self.grain == 0)[0]
         upper = np.nonzero(self.grain == 1)[0]
         reach = window + self.collision_distance
+        empty = np.zeros(0, dtype=np.int64)
+        self._pair_lower = self._pair_upper = empty
+        self._pair_dxx = self._pair_dzz = np.zeros(0)
         if lower.size and upper.size:
             lower_top = self.y[lower].max()
             upper_bottom = self.y[upper].min()
-            self._cand_lower = lower[self.y[lower] >= upper_bottom - reach]
-            self._cand_upper = upper[self.y[upper] <= lower_top + reach]
-        else:
-            self._cand_lower = self._cand_upper = np.zeros(0, dtype=np.int64)
+            lo = lower[self.y[lower] >= upper_bottom - reach]
+            up = upper[self.y[upper] <= lower_top + reach]
+            if lo.size and up.size:
+                dx = self.x[up][None, :] - self.x[lo][:, None]
+                dx -= self.width * np.rint(dx / self.width)
+                dz = self.z[up][None, :] - self.z[lo][:, None]
+                dz -= self.depth * np.rint(dz / self.depth)
+                dxx, dzz = dx * dx, dz * dz
+                i, j = np.nonzero(dxx + dzz < self.collision_distance**2)
+                self._pair_lower, self._pair_upper = lo[i], up[j]
+                self._pair_dxx, self._pair_dzz = dxx[i, j], dzz[i, j]
         self._candidates_window = window
 
     def interface(self, width: float) -> InterfaceState:
@@ -195,16 +213,10 @@ class ProjectedStructure:
         if abs(width) > self._candidates_window:
             self._prepare_candidates(max(3.0, math.ceil(abs(width))))
         kept = np.ones(len(self.species), dtype=bool)
-        lo, up = self._cand_lower, self._cand_upper
-        if lo.size and up.size:
-            dx = self.x[up][None, :] - self.x[lo][:, None]
-            dx -= self.width * np.rint(dx / self.width)
-            dz = self.z[up][None, :] - self.z[lo][:, None]
-            dz -= self.depth * np.rint(dz / self.depth)
-            dy = (self.y[up][None, :] + width) - self.y[lo][:, None]
-            close = (dx * dx + dy * dy + dz * dz) < self.collision_distance**2
-            hit = close.any(axis=0)
-            kept[up[hit]] = False
+        if self._pair_upper.size:
+            dy = (self.y[self._pair_upper] + width) - self.y[self._pair_lower]
+            close = (self._pair_dxx + dy * dy + self._pair_dzz) < self.collision_distance**2
+            kept[self._pair_upper[close]] = False
         return InterfaceState(width=width, kept=kept, removed=int((~kept).sum()))
 
     def structure_at(self, width: float) -> Any:
