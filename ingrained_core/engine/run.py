@@ -198,9 +198,6 @@ class StartRunner:
                                  again.placement, again.simulation)
         self._write_best(status, force=True)
         record = self._best_record(status)
-        from ingrained_core.apps.figures import save_fused_png
-
-        save_fused_png(self.out_dir / "fused.png", self.problem.experiment.data, st.best.simulation, record)
         write_structure(self.problem, st.best.values, self.out_dir)
         return record
 
@@ -243,6 +240,9 @@ class StartRunner:
         record["replayed"] = self.state.replayed
         record["infeasible"] = self.state.infeasible
         atomic.write_json(self.out_dir / "best.json", record)
+        from ingrained_core.apps.outputs import finish_run  # figure, calibrated files (a finisher callback to be)
+
+        finish_run(self.out_dir, problem=self.problem, reporter=self.reporter)
         if record["d_trans"] > 0:
             self.reporter.message(
                 f"Warning - solution has significant translative offset (d_trans = {record['d_trans']})", "warning")
@@ -447,6 +447,9 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
             todo.append(i)
     records = done + _execute_starts(cfg, run_dir, points, budget, reporter, todo)
     total = _aggregate(run_dir, problem.space.names, records)
+    from ingrained_core.apps.outputs import finish_run  # figure, calibrated files, report (a finisher to be)
+
+    finish_run(run_dir, problem=problem, reporter=reporter)
     reporter.end(total)
     return FuseResult(total, run_dir, records)
 
