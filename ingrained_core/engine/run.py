@@ -340,7 +340,7 @@ def run_start_task(config_data: dict[str, Any], out_dir: str, start_index: int, 
     problem = build_problem(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    runner = StartRunner(problem, out, np.asarray(x0), Budget(**budget), QuietReporter(), start_index)
+    runner = StartRunner(problem, out, np.asarray(x0), Budget(**budget), QuietReporter(f"start {start_index:02d}"), start_index)
     return runner.run()
 
 
@@ -432,6 +432,7 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     if not resume or not (run_dir / "experiment.npy").exists():  # a kill may fall between the two writes
         atomic.write_npy(run_dir / "experiment.npy", problem.experiment.data)
     reporter.begin(f"ingrained fuse -> {run_dir}", problem.space.free_names)
+    getattr(reporter, "plan", lambda info: None)({"run_dir": str(run_dir), "starts": opt.starts, "max_evals": opt.max_evals, "time_limit": opt.time_limit, "optimizer": opt.name})  # noqa: E501
     points = start_points(problem, opt.starts, opt.seed)
     if opt.starts == 1:
         rec = StartRunner(problem, run_dir, points[0], budget, reporter, 0).run()
