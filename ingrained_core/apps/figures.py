@@ -144,11 +144,14 @@ def fused_figure(
     subtitle: str = "",
     width_in: float = 13.0,
     dpi: int = FIGURE_DPI,
+    slot: tuple[int, int] | None = None,
 ) -> Any:
     """The talk figure: experiment | simulation | fused | residual at one magnification.
 
     ``pixel_size`` (Å) draws a scale bar on every panel; ``interface_rows`` (rows of the
     simulated crop, fractional) marks the interface on the simulation and fused panels.
+    ``slot`` (rows, columns) reserves room for a simulation up to that size, so that figures
+    of several evaluations (the frames of a movie) all have the same size.
     Returns a matplotlib Figure; its attribute ``ingrained_panels`` maps panel name to axes.
     """
     from matplotlib.figure import Figure
@@ -173,10 +176,15 @@ def fused_figure(
     # -- layout in inches: one scale s (inches per image pixel) for every panel -----------
     margin, gap, cbar_w = 0.2, 0.3, 0.12
     extra = (cbar_w + 0.45) if residual is not None else 0.0
-    total_px = sum(img.shape[1] for _, img, _ in panels)
+    slot_h, slot_w = slot or (0, 0)
+
+    def slot_width(name: str, img: np.ndarray) -> int:
+        return img.shape[1] if name in ("experiment", "fused") else max(img.shape[1], slot_w)
+
+    total_px = sum(slot_width(n, img) for n, img, _ in panels)
     s = (width_in - 2 * margin - gap * (len(panels) - 1) - extra) / total_px
     s = min(s, 6.0 / H)  # a tall image: keep the figure on a slide
-    row_h = max(img.shape[0] for _, img, _ in panels) * s
+    row_h = max(max(img.shape[0] for _, img, _ in panels), slot_h) * s
     top = 0.95 if (title or subtitle) else 0.2
     text_lines = parameter_lines(params or {}, units or {}, free, at_bound)
     n_text_rows = math.ceil(len(text_lines) / 3) if text_lines else 0
@@ -196,7 +204,7 @@ def fused_figure(
         ax = fig.add_axes(box)
         if name == "residual":
             im = ax.imshow(img, cmap="RdBu_r", vmin=-255, vmax=255, interpolation="nearest")
-            cax = fig.add_axes(((x + pw * s + 0.08) / fig_w, box[1], cbar_w / fig_w, box[3]))
+            cax = fig.add_axes(((x + slot_width(name, img) * s + 0.08) / fig_w, box[1], cbar_w / fig_w, box[3]))
             cb = fig.colorbar(im, cax=cax)
             cb.ax.tick_params(labelsize=7)
         else:
@@ -208,7 +216,7 @@ def fused_figure(
             bars[name] = nice_length(0.3 * pw * float(pixel_size))
             add_scalebar(ax, float(pixel_size), bars[name])
         axes[name] = ax
-        x += pw * s + gap
+        x += slot_width(name, img) * s + gap
     for name in ("experiment", "fused"):
         axes[name].add_patch(Rectangle((col - 0.5, row - 0.5), w, h, fill=False, edgecolor=BOX_COLOR, linewidth=1.0))
     for r in interface_rows or []:
