@@ -79,7 +79,7 @@ def add_scalebar(ax: Any, pixel_size: float, length_a: float, *, font_size: floa
     bar = ScaleBar(
         pixel_size, "Å", dimension=_angstrom_dimension(), fixed_value=value, fixed_units=units,
         location="lower right", color=SCALEBAR_COLOR, box_color="black", box_alpha=0.55,
-        width_fraction=0.025, scale_loc="top", border_pad=0.4, font_properties={"size": font_size},
+        width_fraction=0.018, scale_loc="top", border_pad=0.4, font_properties={"size": font_size},
         scale_formatter=lambda v, u: f"{v:g} {u}",
     )
     ax.add_artist(bar)
@@ -294,3 +294,90 @@ def save_fused_png(path: str | Path, experiment: np.ndarray, simulation: np.ndar
         **figure_kwargs,
     )
     return save_figure_set(Path(path).with_suffix(""), fig)
+
+
+# -- other figures drawn by the same rules -------------------------------------------------------
+def image_row(
+    panels: list[dict[str, Any]],
+    *,
+    title: str = "",
+    subtitle: str = "",
+    notes: list[str] | None = None,
+    width_in: float = 12.0,
+    max_height_in: float = 6.0,
+    dpi: int = FIGURE_DPI,
+    columns: int | None = None,
+) -> Any:
+    """Image panels at one common magnification, each with its scale bar, in rows.
+
+    Each panel: ``image``, ``label``, optional ``pixel_size`` (Å; draws the scale bar),
+    ``cmap``, ``vmin``/``vmax``, ``colorbar`` (its label; draws a colour bar), ``boxes``
+    (list of (row, col, height, width) outlines). ``columns`` wraps the panels into rows.
+    Returns a Figure with ``ingrained_panels`` (label order) as list of axes.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    n = len(panels)
+    cols = columns or n
+    grid = [panels[i : i + cols] for i in range(0, n, cols)]
+    margin, gap, cbar_extra = 0.2, 0.3, 0.75
+    row_px = [sum(p["image"].shape[1] for p in r) for r in grid]
+    row_cb = [sum(cbar_extra for p in r if p.get("colorbar")) for r in grid]
+    s = min((width_in - 2 * margin - gap * (len(r) - 1) - cb) / px for r, px, cb in zip(grid, row_px, row_cb))
+    tallest = [max(p["image"].shape[0] for p in r) for r in grid]
+    s = min(s, max_height_in / max(tallest))
+    title_h = 0.42
+    top = (0.95 if subtitle else 0.6) if title else 0.15
+    notes = notes or []
+    bottom = 0.2 + 0.19 * len(notes)
+    fig_w = max(2 * margin + gap * (len(r) - 1) + px * s + cb for r, px, cb in zip(grid, row_px, row_cb))
+    fig_h = top + sum(title_h + t * s + 0.15 for t in tallest) + bottom
+    fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
+    axes = []
+    y_top = fig_h - top
+    for r, t in zip(grid, tallest):
+        x = margin
+        y_img = y_top - title_h
+        for p in r:
+            img = np.asarray(p["image"], dtype=float)
+            ph, pw = img.shape
+            box = (x / fig_w, (y_img - ph * s) / fig_h, pw * s / fig_w, ph * s / fig_h)
+            ax = fig.add_axes(box)
+            im = ax.imshow(img, cmap=p.get("cmap", "gray"), vmin=p.get("vmin"), vmax=p.get("vmax"),
+                           interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(p.get("label", ""), fontsize=8.5, linespacing=1.1)
+            for (r0, c0, h, w) in p.get("boxes", []):
+                ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), w, h, fill=False, edgecolor=BOX_COLOR, linewidth=1.0))
+            if p.get("pixel_size"):
+                add_scalebar(ax, float(p["pixel_size"]), nice_length(0.3 * pw * float(p["pixel_size"])))
+            ax.autoscale(False)
+            x += pw * s
+            if p.get("colorbar"):
+                cax = fig.add_axes(((x + 0.08) / fig_w, box[1], 0.12 / fig_w, box[3]))
+                cb = fig.colorbar(im, cax=cax)
+                cb.set_label(p["colorbar"], fontsize=7)
+                cb.ax.tick_params(labelsize=7)
+                x += cbar_extra
+            x += gap
+            axes.append(ax)
+        y_top = y_img - t * s - 0.15
+    if title:
+        fig.text(0.5, 1 - 0.22 / fig_h, title, ha="center", va="top", fontsize=12, weight="bold")
+    if subtitle:
+        fig.text(0.5, 1 - 0.58 / fig_h, subtitle, ha="center", va="top", fontsize=9.5)
+    for k, line in enumerate(notes):
+        fig.text(margin / fig_w, (bottom - 0.2 - 0.19 * k) / fig_h, line, ha="left", va="bottom", fontsize=8.5,
+                 family="monospace")
+    fig.ingrained_panels = axes  # type: ignore[attr-defined]
+    return fig
+
+
+def height_label(forward_model: str, options: dict[str, Any] | None = None) -> str | None:
+    """The colour-bar label of a model whose image is a height map (STM constant current)."""
+    if forward_model != "stm":
+        return None
+    mode = (options or {}).get("mode", "constant-current")
+    return "height above the top atom (Å)" if mode == "constant-current" else "signal (ρ)"

@@ -188,13 +188,21 @@ class ConsoleReporter(Reporter):
     def plan(self, info: dict[str, Any]) -> None:
         from ingrained_core.builtins.optimizers import set_stage_listener
 
+        from rich.live import Live
+
         self._plan = dict(info)
         set_stage_listener(self.stage)
         starts = int(info.get("starts") or 1)
         run_dir = info.get("run_dir")
         if starts > 1 and run_dir:
-            self._watches = {i: _StartWatch(Path(run_dir) / "starts" / f"{i:02d}" / "progress.csv")
+            self._watches = {f"start {i:02d}": _StartWatch(Path(run_dir) / "starts" / f"{i:02d}" / "progress.csv")
                              for i in range(starts)}
+        for label, path in (info.get("watch") or {}).items():  # e.g. a screen's candidates
+            self._watches[str(label)] = _StartWatch(Path(path))
+        if self._live is None and self._watches:
+            self._live = Live(self._render(), console=self.console, refresh_per_second=5, transient=True)
+            self._live.start()
+        if self._watches:
             self._thread = threading.Thread(target=self._poll_starts, name="ingrained-starts", daemon=True)
             self._thread.start()
         self._refresh(force=True)
@@ -209,9 +217,10 @@ class ConsoleReporter(Reporter):
 
     def message(self, text: str, level: str = "info") -> None:
         text = clean_message(text)
-        m = re.match(r"start (\d+)(?: failed)?:", text)
-        if m and int(m.group(1)) in self._watches:
-            self._watches[int(m.group(1))].done = "failed" if "failed" in text.split(":")[0] else "done"
+        for label, watch in self._watches.items():
+            if text.startswith(label + ":") or text.startswith(label + " failed"):
+                watch.poll()
+                watch.done = "failed" if text.startswith(label + " failed") else "done"
         if level in ("warning", "error") and self._line is not None and int(self._plan.get("starts") or 1) > 1 \
                 and not text.startswith("start "):
             text = f"start {self._line[0]:02d}: {text}"
@@ -272,12 +281,13 @@ class ConsoleReporter(Reporter):
         time_limit = self._plan.get("time_limit")
         grid = Table.grid(padding=(0, 1))
         if self._watches:
-            for i, w in self._watches.items():
+            width = max(len(k) for k in self._watches)
+            for label, w in self._watches.items():
                 eta = eta_seconds(w.n, w.elapsed, max_evals, time_limit)
                 best = f"{w.best:.4f}" if w.best < float("inf") else "-"
                 state = w.done or ("waiting" if w.n == 0 else "running")
                 budget = f"/{max_evals}" if max_evals else ""
-                cells: list[Any] = [f"start {i:02d}"]
+                cells: list[Any] = [label.ljust(width)]
                 if max_evals or time_limit:
                     total = float(max_evals) if max_evals else float(time_limit)
                     done = float(w.n) if max_evals else w.elapsed
