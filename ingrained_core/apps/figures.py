@@ -274,6 +274,7 @@ def run_title(best: dict[str, Any], config_name: str | None = None) -> str:
 
 
 def save_fused_png(path: str | Path, experiment: np.ndarray, simulation: np.ndarray, best: dict[str, Any],
+                   *, formats: tuple[str, ...] = ("png", "svg", "pdf"), dpi: int = FIGURE_DPI,
                    **figure_kwargs: Any) -> list[Path]:
     """Write ``fused.png`` (300 dpi), ``fused.svg`` and ``fused.pdf`` from a best.json mapping."""
     fig = fused_figure(
@@ -291,9 +292,10 @@ def save_fused_png(path: str | Path, experiment: np.ndarray, simulation: np.ndar
         title=figure_kwargs.pop("title", run_title(best)),
         subtitle=figure_kwargs.pop("subtitle", f"best of {best.get('evaluations', '?')} evaluations "
                                    f"(evaluation {best.get('evaluation')})"),
+        dpi=dpi,
         **figure_kwargs,
     )
-    return save_figure_set(Path(path).with_suffix(""), fig)
+    return save_figure_set(Path(path).with_suffix(""), fig, dpi=dpi, formats=formats)
 
 
 # -- other figures drawn by the same rules -------------------------------------------------------

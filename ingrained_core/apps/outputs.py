@@ -302,8 +302,15 @@ class FinishResult:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+#: every file :func:`finish_run` may write (for a run's --force clean-up)
+OUTPUT_FILES = (
+    "fused.png", "fused.svg", "fused.pdf", "experiment.tif", "experiment_patch.tif", "simulation.tif", "fused.tif",
+    "results.hspy", "calibration.json", "structure.xyz", "report.html",
+)
+
+
 def finish_run(run_dir: Path, *, problem: Any = None, reporter: Any = None, report: bool | None = None,
-               strict: bool = False) -> FinishResult:
+               strict: bool = False, full: bool | None = None) -> FinishResult:
     """Write the figure, calibrated files and report of a finished run directory.
 
     ``problem`` (optional, the run's :class:`~ingrained_core.engine.problem.Problem`) adds
@@ -312,8 +319,14 @@ def finish_run(run_dir: Path, *, problem: Any = None, reporter: Any = None, repo
     ``report.html`` (default: in a top-level run directory, not in ``starts/NN``).
     ``strict``: raise :class:`OutputError` if an output failed (else each failure is a
     warning through ``reporter``, naming the file, and the run's results stay as they are).
+    ``full`` (default: a top-level run directory): every output; otherwise (one start of a
+    multi-start run, whose best is copied up and redrawn there) only a 100-dpi ``fused.png``
+    and the units, which keeps many starts cheap; ``ingrained report --outputs`` on a start
+    writes the rest.
     """
     files = load_run_files(run_dir)
+    if full is None:
+        full = not files.is_start
     result = FinishResult()
     described = model_description(files.config_data)
 
@@ -347,14 +360,19 @@ def finish_run(run_dir: Path, *, problem: Any = None, reporter: Any = None, repo
     units = {n: d.get("unit", "") for n, d in described.items()}
 
     def figure() -> list[Path]:
-        from ingrained_core.apps.figures import save_fused_png
+        from ingrained_core.apps.figures import FRAME_DPI, save_fused_png
 
         return save_fused_png(files.run_dir / "fused.png", files.experiment, files.simulation, best,
                               title=files.name + (f" (start {int(best['start']):02d})" if files.is_start else ""),
                               units=units, free=[p["name"] for p in free] or None, at_bound=at_bound,
-                              interface_rows=interface_rows)
+                              interface_rows=interface_rows,
+                              **({} if full else {"formats": ("png",), "dpi": FRAME_DPI}))
 
     attempt("fused.png", figure)
+    if not full:
+        if strict and result.failed:
+            raise OutputError("; ".join(result.failed.values()) + " (the run's results are intact)")
+        return result
     px = files.pixel_size
     from ingrained_core.apps.figures import fused_image, match_intensity
 

@@ -101,8 +101,9 @@ def fom_plot(rows: list[dict[str, Any]]) -> str:
     """FOM (and best so far) against evaluations and against time, per start."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 3.4), layout="constrained")
+    fig = Figure(figsize=(11, 3.4))
     ax_n, ax_t = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.15, top=0.96, wspace=0.2)
     by_start: dict[int, list[dict[str, Any]]] = {}
     for r in _feasible(rows):
         by_start.setdefault(int(r.get("start", 0)), []).append(r)
@@ -130,8 +131,9 @@ def trace_plot(rows: list[dict[str, Any]], name: str, lo: float, hi: float, unit
     """One free parameter against evaluation, with its bounds and the fitted value."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(3.8, 2.4), layout="constrained")
+    fig = Figure(figsize=(3.8, 2.4))
     ax = fig.subplots()
+    fig.subplots_adjust(left=0.17, right=0.97, bottom=0.19, top=0.88)
     by_start: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         if name in r:

@@ -22,7 +22,7 @@ def report(runs: tuple[Path, ...], outputs: bool, out: Path | None) -> None:
 
     for run in runs:
         if outputs and (run / "best.json").exists():
-            finish_run(run, report=True, strict=True)
+            finish_run(run, report=True, strict=True, full=True)
             click.echo(run.resolve() / "report.html")
             continue
         try:
