@@ -76,3 +76,21 @@ def test_nice_length() -> None:
     assert nice_length(5.0) == 5.0
     assert nice_length(73.0) == 50.0
     assert nice_length(0.13) == pytest.approx(0.1)
+
+
+def test_image_row_panels_share_one_magnification_and_carry_colour_bars() -> None:
+    from ingrained_core.apps.figures import height_label, image_row
+
+    rng = np.random.default_rng(2)
+    panels = [
+        {"image": rng.normal(size=(512, 512)), "label": "as read", "pixel_size": 0.2},
+        {"image": rng.normal(size=(302, 302)), "label": "preprocessed", "pixel_size": 0.2, "boxes": [(10, 10, 50, 60)]},
+        {"image": rng.normal(size=(79, 79)), "label": "stm", "pixel_size": 0.27,
+         "colorbar": height_label("stm", {"mode": "constant-current"})},
+    ]
+    fig = image_row(panels, title="t", dpi=100)
+    scales = [abs(np.diff(ax.transData.transform([(0, 0), (1, 0)]), axis=0)[0, 0]) for ax in fig.ingrained_panels]
+    assert scales[1] == pytest.approx(scales[0], rel=0.01) and scales[2] == pytest.approx(scales[0], rel=0.01)
+    assert len(fig.axes) == 4  # three panels and one colour bar
+    assert fig.axes[-1].get_ylabel() == "height above the top atom (Å)"
+    assert height_label("haadf") is None
