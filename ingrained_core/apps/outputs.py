@@ -360,10 +360,10 @@ def finish_run(run_dir: Path, *, problem: Any = None, reporter: Any = None, repo
     units = {n: d.get("unit", "") for n, d in described.items()}
 
     def figure() -> list[Path]:
-        from ingrained_core.apps.figures import FRAME_DPI, save_fused_png
+        from ingrained_core.apps.figures import FRAME_DPI, run_title, save_fused_png
 
-        return save_fused_png(files.run_dir / "fused.png", files.experiment, files.simulation, best,
-                              title=files.name + (f" (start {int(best['start']):02d})" if files.is_start else ""),
+        title = run_title(best, files.name) + (f", start {int(best['start']):02d}" if files.is_start else "")
+        return save_fused_png(files.run_dir / "fused.png", files.experiment, files.simulation, best, title=title,
                               units=units, free=[p["name"] for p in free] or None, at_bound=at_bound,
                               interface_rows=interface_rows,
                               **({} if full else {"formats": ("png",), "dpi": FRAME_DPI}))
