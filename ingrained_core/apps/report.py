@@ -117,6 +117,12 @@ def fom_plot(rows: list[dict[str, Any]]) -> str:
         ax_n.plot(n, best, "-", color=line.get_color(), lw=1.4, label=label + " (best so far)")
         ax_t.plot(t, f, ".", ms=2, alpha=0.35, color=line.get_color())
         ax_t.plot(t, best, "-", color=line.get_color(), lw=1.4)
+    foms = np.array([r["fom"] for r in _feasible(rows)], dtype=float)
+    if foms.size > 10:  # a few wild proposals must not flatten the curve that matters
+        lo, hi = float(foms.min()), float(np.percentile(foms, 95))
+        if hi > lo:
+            for ax in (ax_n, ax_t):
+                ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo))
     ax_n.set_xlabel("evaluation")
     ax_t.set_xlabel("fit time (s)")
     for ax in (ax_n, ax_t):
