@@ -1,7 +1,8 @@
 """Progress frames of a run: re-evaluate logged evaluations and render panels (and a movie).
 
-Like the paper's figures and videos: each frame shows the experiment, the simulation and
-the fused image with the FOM of that evaluation. Frames are recomputed from the logged
+Like the paper's figures and videos: each frame shows the experiment, the simulation, the
+fused image and the residual with the FOM of that evaluation (the talk figure's drawing,
+:mod:`.figures`, at 100 dpi). Frames are recomputed from the logged
 parameters (the objective is deterministic), so a run directory alone is enough.
 """
 
@@ -11,7 +12,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ingrained_core.plugin.errors import ConfigError, RunDirectoryError
 from ingrained_core.engine.progress import read_progress
@@ -54,35 +55,72 @@ def _progress_source(run_dir: Path) -> Path:
     return run_dir / "progress.csv"
 
 
-def render_frames(run_dir: str | Path, select: str = "improvements", movie: bool = False, fps: int = 4) -> list[Path]:
-    """Write ``frames/frame_NNNNN.png`` for the selected evaluations (and ``frames/progress.mp4``)."""
-    from ingrained_core.plugin import files as atomic
-    from ingrained_core.apps.figures import fused_figure
+def render_frames(run_dir: str | Path, select: str = "improvements", movie: bool = False, fps: int = 4,
+                  progress: Callable[[str, int, int], None] | None = None) -> list[Path]:
+    """Write ``frames/frame_NNNNN.png`` for the selected evaluations (and ``frames/progress.mp4``).
+
+    An earlier set of frames is replaced as a whole, never mixed with the new one: the frames
+    are rendered into ``frames.partial/`` and swapped in when complete. ``progress(what,
+    done, total)`` is called as frames render (``what`` = ``"frames"``) and for the movie.
+    Frames use the talk figure's conventions (one magnification, scale bars) at 100 dpi,
+    all of one size so that they encode into one movie.
+    """
+    from ingrained_core.apps.figures import FRAME_DPI, fused_figure
+    from ingrained_core.apps.outputs import free_parameters, load_run_files, model_description
     from ingrained_core.engine.problem import build_problem
     from ingrained_core.engine.run import load_run_config
+    from ingrained_core.plugin import files as atomic
 
     run_dir = Path(run_dir)
+    files = load_run_files(run_dir)  # one clear error for an incomplete or foreign run directory
     src = _progress_source(run_dir)
+    if not src.exists():
+        raise RunDirectoryError(f"{run_dir} is incomplete: {src.relative_to(run_dir)} is missing")
     header, rows = read_progress(src)
     if not rows:
         raise RunDirectoryError(f"{src}: no evaluations logged")
     chosen = select_rows(rows, select)
     if not chosen:
         raise ConfigError(f"--select {select!r} matches no feasible evaluation in {src}")
-    problem = build_problem(load_run_config(run_dir))
+    described = model_description(files.config_data)
+    units = {n: d.get("unit", "") for n, d in described.items()}
+    free = [p["name"] for p in free_parameters(files, described)] or None
+    problem = build_problem(load_run_config(files.config_path.parent))
     out_dir = run_dir / "frames"
-    out_dir.mkdir(exist_ok=True)
-    written = []
-    for k, row in enumerate(chosen):
-        values = {name: row[name] for name in problem.space.names}
-        ev = problem.evaluate(values)
-        fig = fused_figure(problem.experiment.data, ev.simulation, ev.patch_dict(), fom=ev.fom, d_trans=ev.d_trans,
-                           d_sim=ev.d_sim, title=f"evaluation {row['eval']}")
-        path = out_dir / f"frame_{k:05d}.png"
-        atomic.write_figure(path, fig)
-        written.append(path)
+    partial = run_dir / "frames.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    slot = (int(max(r.get("crop_height", 0) for r in chosen)), int(max(r.get("crop_width", 0) for r in chosen)))
+    names: list[str] = []
+    try:
+        for k, row in enumerate(chosen):
+            if progress is not None:
+                progress("frames", k, len(chosen))
+            values = {name: row[name] for name in problem.space.names}
+            ev = problem.evaluate(values)
+            fig = fused_figure(problem.experiment.data, ev.simulation, ev.patch_dict(), fom=ev.fom, d_trans=ev.d_trans,
+                               d_sim=ev.d_sim, alpha=problem.alpha, beta=problem.beta,
+                               pixel_size=ev.values.get("pixel_size"), params=ev.values, units=units, free=free,
+                               title=f"{files.name}: evaluation {row['eval']}", dpi=FRAME_DPI,
+                               slot=(max(slot[0], ev.simulation.shape[0]), max(slot[1], ev.simulation.shape[1])))
+            name = f"frame_{k:05d}.png"
+            atomic.write_figure(partial / name, fig, dpi=FRAME_DPI)
+            names.append(name)
+        if progress is not None:
+            progress("frames", len(chosen), len(chosen))
+        if movie:
+            if progress is not None:
+                progress("movie", 0, 1)
+            make_movie(partial, fps)
+            if progress is not None:
+                progress("movie", 1, 1)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        partial.rename(out_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    written = [out_dir / n for n in names]
     if movie:
-        written.append(make_movie(out_dir, fps))
+        written.append(out_dir / "progress.mp4")
     return written
 
 

@@ -170,6 +170,32 @@ def screen(
         run_dir = out / "candidates" / f"{i:02d}-{_slug(path.stem)}"
         tasks.append((candidate_config(data, path, kind), str(run_dir), i, str(path)))
     reporter.message(f"ingrained screen: {len(files)} candidates -> {out}")
+    getattr(reporter, "plan", lambda info: None)({
+        "watch": {f"candidate {p.name}": Path(t[1]) / "progress.csv" for p, t in zip(files, tasks)},
+        "max_evals": cfg.optimizer.max_evals, "time_limit": cfg.optimizer.time_limit})
+    try:
+        rows = _collect(tasks, files, executor, scheduler, workers, reporter)
+    finally:
+        close = getattr(reporter, "close", None)
+        if close is not None:
+            close()
+    ranked = rank_rows(rows)
+    write_ranking(out, ranked)
+    write_contact_sheet(out / "contact_sheet.png", ranked)
+    from ingrained_core.apps.report import write_report
+
+    try:
+        write_report(out)
+    except OSError as exc:
+        reporter.message(f"could not write {out / 'report.html'}: {exc.strerror or exc} (the ranking is intact)",
+                         "warning")
+    failed = [r for r in ranked if r["status"] != "finished"]
+    return ScreenResult(ranked, out, failed)
+
+
+def _collect(tasks: list[tuple[Any, ...]], files: list[Path], executor: Executor, scheduler: str | None,
+             workers: int | None, reporter: Reporter) -> list[dict[str, Any]]:
+    """Run the candidates; one row per candidate as each finishes (a failure is a row too)."""
     rows: list[dict[str, Any]] = []
     for i, rec, err in _run(tasks, executor, scheduler, workers):
         if err is not None:
@@ -181,11 +207,7 @@ def screen(
         else:
             reporter.message(f"candidate {files[i].name}: FOM {rec['fom']:.5f} ({rec['evaluations']} evaluations)")
             rows.append(rec)
-    ranked = rank_rows(rows)
-    write_ranking(out, ranked)
-    write_contact_sheet(out / "contact_sheet.png", ranked)
-    failed = [r for r in ranked if r["status"] != "finished"]
-    return ScreenResult(ranked, out, failed)
+    return rows
 
 
 def _error_text(err: BaseException) -> str:
@@ -202,7 +224,7 @@ def _prepare_out(out: Path, force: bool) -> None:
         import shutil
 
         shutil.rmtree(out / "candidates", ignore_errors=True)
-        for name in ("ranking.csv", "ranking.md", "contact_sheet.png"):
+        for name in ("ranking.csv", "ranking.md", "contact_sheet.png", "report.html"):
             (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -267,41 +289,43 @@ def write_ranking(out: Path, ranked: list[dict[str, Any]]) -> None:
 
 
 def write_contact_sheet(path: Path, ranked: list[dict[str, Any]], columns: int = 4) -> None:
-    """One panel per finished candidate: the experiment with its best simulation set in."""
+    """One panel per finished candidate: the experiment with its best simulation set in.
+
+    Drawn like the run figures (:func:`ingrained_core.apps.figures.image_row`): one common
+    magnification, a scale bar from each candidate's fitted pixel size; for a model whose
+    image is a height map (STM constant current) each candidate's simulation is shown
+    beside it with a height colour bar.
+    """
     import json
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
+    from ingrained_core.apps.figures import fused_image, height_label, image_row
+    from ingrained_core.engine.config import read_config_file
     from ingrained_core.plugin.files import write_figure
-    from ingrained_core.apps.figures import fused_image
 
     ok = [r for r in ranked if r["status"] == "finished"]
-    n = max(1, len(ok))
-    cols = min(columns, n)
-    nrows = math.ceil(n / cols)
-    fig = Figure(figsize=(3.2 * cols, 3.5 * nrows), dpi=100)
-    axes = np.atleast_1d(fig.subplots(nrows, cols)).ravel()
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.axis("off")
-    if not ok:
-        axes[0].text(0.5, 0.5, "no candidate finished", ha="center", va="center")
-    for ax, r in zip(axes, ok):
+    panels: list[dict[str, Any]] = []
+    for r in ok:
         run = Path(r["run_dir"])
         best = json.loads((run / "best.json").read_text())
         exp = np.load(run / "experiment.npy", allow_pickle=False)
         sim = np.load(run / "simulation.npy", allow_pickle=False)
         p = best["patch"]
-        ax.axis("on")
-        ax.imshow(fused_image(exp, sim, p["row"], p["col"]), cmap="gray", interpolation="nearest")
-        ax.add_patch(Rectangle((p["col"] - 0.5, p["row"] - 0.5), p["width"], p["height"], fill=False,
-                               edgecolor="#ffb000", linewidth=1.0))
-        ax.set_title(f"#{r['rank']} {Path(r['candidate']).name}\nFOM {r['fom']:.4f} (d_trans {r['d_trans']})", fontsize=9)
-    fig.tight_layout()
-    # equal-aspect panels sit lower than their layout boxes: crop to what is drawn, titles included
-    write_figure(path, fig, bbox_inches="tight", pad_inches=0.1)
+        px = best.get("pixel_size")
+        panels.append({"image": fused_image(exp, sim, p["row"], p["col"]), "pixel_size": px,
+                       "label": f"#{r['rank']} {Path(r['candidate']).name}\nFOM {r['fom']:.4f} (d_trans {r['d_trans']})",
+                       "boxes": [(p["row"], p["col"], p["height"], p["width"])]})
+        fm = read_config_file(run / "config.toml").get("forward_model", {}) if (run / "config.toml").exists() else {}
+        label = height_label(best.get("forward_model", ""), fm.get("options"))
+        if label:
+            panels.append({"image": sim, "pixel_size": px, "colorbar": label,
+                           "label": f"#{r['rank']} simulation\n{sim.shape[0]} x {sim.shape[1]} px"})
+    if not panels:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(4, 2))
+        fig.text(0.5, 0.5, "no candidate finished", ha="center", va="center")
+        write_figure(path, fig)
+        return
+    fig = image_row(panels, title=f"screen: {len(ok)} candidate{'s' if len(ok) != 1 else ''} ranked by FOM",
+                    columns=columns, width_in=3.3 * min(columns, len(panels)), dpi=150)
+    write_figure(path, fig, dpi=150)

@@ -10,13 +10,29 @@ enforced by the objective, which raises :class:`StopOptimization`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import optimize
 
 from ingrained_core.plugin.protocols import Objective, OptimizeOutcome
+
+
+#: Who hears an optimizer's stage (a live view); None: nobody. See :func:`report_stage`.
+_STAGE_LISTENER: Callable[[str], None] | None = None
+
+
+def set_stage_listener(listener: Callable[[str], None] | None) -> None:
+    """Register the one callable that hears optimizer stages (None removes it)."""
+    global _STAGE_LISTENER
+    _STAGE_LISTENER = listener
+
+
+def report_stage(text: str) -> None:
+    """Tell the live view what the optimizer is doing now (a light, optional callback)."""
+    if _STAGE_LISTENER is not None:
+        _STAGE_LISTENER(text)
 
 
 class StopOptimization(Exception):
@@ -172,12 +188,14 @@ class ScanPowell:
             return f
 
         powell = Powell()
+        report_stage(f"Powell from the start (then scan rounds down to radius {options.min_radius:g})")
         powell.minimize(tracked, best["x"], options)
         radius = options.scan_radius
         rounds = 0
         while radius >= options.min_radius and rounds < options.max_rounds:
             rounds += 1
             before = best["f"]
+            report_stage(f"round {rounds}: scan radius {radius:.3g} (stops below min_radius {options.min_radius:g})")
             for i in range(len(x0)):
                 centre = best["x"].copy()
                 for v in np.linspace(centre[i] - radius, centre[i] + radius, options.scan_points):

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("ingrained_core.cli.fuse_cmd:resume", "continue an interrupted run from its directory"),
     "simulate": ("ingrained_core.cli.simulate_cmd:simulate", "simulate one image from a config or a run"),
     "frames": ("ingrained_core.cli.frames_cmd:frames", "render progress panels (and a movie) of a run"),
+    "report": ("ingrained_core.cli.report_cmd:report", "(re)build a run's report.html; compare runs side by side"),
     "preview": ("ingrained_core.cli.preview_cmd:preview", "show the preprocessed experimental image"),
     "build": ("ingrained_core.cli.build_cmd:build", "build a structure (bicrystal, oriented crystal, ...)"),
     "screen": ("ingrained_core.cli.screen_cmd:screen", "rank candidate structures or densities against one image"),

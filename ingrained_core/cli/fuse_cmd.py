@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -35,6 +36,60 @@ def _reporter(quiet: bool, json_log: bool):  # type: ignore[no-untyped-def]
     return ConsoleReporter()
 
 
+#: functions of the set-up, innermost first found wins: what a Ctrl-C interrupted
+SETUP_STEPS = (
+    ("prepare_experiment", "reading and preprocessing the experimental image"),
+    ("_build_model", "building the structure and the forward model"),
+    ("Registrar.__init__", "setting up the registration"),
+    ("check_evaluation", "the first evaluation (checking the start point)"),
+    ("load_config", "reading the config"),
+    ("load_run_config", "reading the run's config"),
+    ("prepare_run_dir", "creating the run directory"),
+    ("_find_and_load", "importing the libraries"),
+)
+
+
+def interrupted_step(exc: BaseException) -> str:
+    """What the set-up was doing when ``exc`` (a KeyboardInterrupt) arrived, from its traceback."""
+    names = dict(SETUP_STEPS)
+    found = "the set-up"
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        qual = getattr(code, "co_qualname", code.co_name)
+        if qual in names:
+            found = names[qual]
+        tb = tb.tb_next
+    return found
+
+
+def _run_with(reporter, call, out: Path):  # type: ignore[no-untyped-def]
+    """Call the run; a Ctrl-C during set-up says what it interrupted (exit 130)."""
+    t0 = time.monotonic()
+    existed = out.exists() and any(out.iterdir()) if out.is_dir() else out.exists()
+    try:
+        return call()
+    except KeyboardInterrupt as exc:
+        if getattr(reporter, "began", True):
+            raise  # the run itself records an interrupted fit (status "interrupted")
+        from ingrained_core.engine.lock import LOCK_NAME
+
+        step = interrupted_step(exc)
+        out = out.resolve()
+        kept = out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir())
+        if not existed:
+            where = f"nothing was written to {out}"
+        else:
+            where = f"{out} keeps its earlier files" if kept else f"{out} is empty"
+        click.echo(f"interrupted during set-up ({step}, after {time.monotonic() - t0:.1f} s): the fit had not "
+                   f"started; {where}", err=True)
+        raise SystemExit(130) from None
+    finally:
+        close = getattr(reporter, "close", None)
+        if close is not None:
+            close()
+
+
 def _finish(result, quiet: bool, json_log: bool) -> None:  # type: ignore[no-untyped-def]
     if not json_log:
         click.echo(str(result.run_dir))
@@ -62,14 +117,19 @@ def fuse(config: Path, out: Path, force: bool, starts: int | None, seed: int | N
     """
     import json
 
-    from ingrained_core.apps.api import fuse as api_fuse
-
     if start_from is not None:  # relative to the working directory, not to the config file
         overrides += (f"forward_model.start_from={json.dumps(str(start_from.resolve()))}",)
     if scheduler is not None:
         overrides += (f"optimizer.scheduler={json.dumps(scheduler)}", 'optimizer.executor="dask"')
-    result = api_fuse(config, out, overrides=list(overrides), force=force, reporter=_reporter(quiet, json_log),
-                      max_evals=max_evals, time_limit=time_limit, starts=starts, seed=seed, target_fom=target_fom)
+    reporter = _reporter(quiet, json_log)
+
+    def call():  # type: ignore[no-untyped-def]
+        from ingrained_core.apps.api import fuse as api_fuse
+
+        return api_fuse(config, out, overrides=list(overrides), force=force, reporter=reporter, max_evals=max_evals,
+                        time_limit=time_limit, starts=starts, seed=seed, target_fom=target_fom)
+
+    result = _run_with(reporter, call, out)
     _finish(result, quiet, json_log)
 
 
@@ -79,8 +139,13 @@ def fuse(config: Path, out: Path, force: bool, starts: int | None, seed: int | N
 def resume(run_dir: Path, overrides: tuple[str, ...], max_evals: int | None, time_limit: float | None,
            target_fom: float | None, quiet: bool, json_log: bool) -> None:
     """Continue an interrupted run without losing or repeating an evaluation."""
-    from ingrained_core.apps.api import resume as api_resume
+    reporter = _reporter(quiet, json_log)
 
-    result = api_resume(run_dir, overrides=list(overrides), reporter=_reporter(quiet, json_log),
-                        max_evals=max_evals, time_limit=time_limit, target_fom=target_fom)
+    def call():  # type: ignore[no-untyped-def]
+        from ingrained_core.apps.api import resume as api_resume
+
+        return api_resume(run_dir, overrides=list(overrides), reporter=reporter, max_evals=max_evals,
+                          time_limit=time_limit, target_fom=target_fom)
+
+    result = _run_with(reporter, call, run_dir)
     _finish(result, quiet, json_log)

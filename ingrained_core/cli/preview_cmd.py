@@ -33,37 +33,30 @@ def load_experiment_table(config: Path) -> Any:
         raise ConfigError(f"{config}: [experiment] {format_user_error(exc)}") from None
 
 
-def preview_figure(stages: Any) -> Any:
-    """A matplotlib figure: raw image | preprocessed image with the region outlined."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
+def preview_figure(stages: Any, dpi: int = 150) -> Any:
+    """Raw image | preprocessed image with the region outlined, at one magnification, with scale bars."""
+    from ingrained_core.apps.figures import image_row
 
     def px(image: Any) -> str:
         return f"pixel {image.pixel_size:.5g} Å" if image.pixel_size is not None else "pixel size unknown"
 
     raw, processed = stages.raw, stages.processed
-    fig = Figure(figsize=(11, 5.6), layout="constrained")
-    ax_raw, ax_pre = fig.subplots(1, 2)
-    ax_raw.imshow(raw.data, cmap="gray", interpolation="nearest")
-    ax_raw.set_title(f"as read: {raw.shape[0]} x {raw.shape[1]} px, {px(raw)}", fontsize=10)
-    ax_pre.imshow(processed.data, cmap="gray", interpolation="nearest")
     n_steps = len(processed.metadata.get("preprocess", []))
-    title = f"preprocessed ({n_steps} step{'s' if n_steps != 1 else ''}): {processed.shape[0]} x {processed.shape[1]} px, {px(processed)}"
+    pre_label = f"preprocessed ({n_steps} step{'s' if n_steps != 1 else ''})\n{processed.shape[0]} x {processed.shape[1]} px, {px(processed)}"
+    boxes = []
+    notes = []
     if stages.region is not None:
         r0, r1, c0, c1 = stages.region
-        ax_pre.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, edgecolor="#ff3030",
-                                   linewidth=1.5))
-        title += f"\nregion rows {r0}:{r1}, cols {c0}:{c1} ({r1 - r0} x {c1 - c0} px)"
-    ax_pre.set_title(title, fontsize=10)
-    for ax in (ax_raw, ax_pre):
-        ax.set_xlabel("column (px)")
-        ax.set_ylabel("row (px)")
+        boxes.append((r0, c0, r1 - r0, c1 - c0))
+        notes.append(f"region rows {r0}:{r1}, cols {c0}:{c1} ({r1 - r0} x {c1 - c0} px) - the part that is fitted")
+    notes.extend(str(n) for n in stages.final.notices)
+    panels = [
+        {"image": raw.data, "label": f"as read\n{raw.shape[0]} x {raw.shape[1]} px, {px(raw)}", "pixel_size": raw.pixel_size},
+        {"image": processed.data, "label": pre_label, "pixel_size": processed.pixel_size, "boxes": boxes},
+    ]
     source = raw.source.name if raw.source is not None else ""
-    fig.suptitle(f"{source} (reader {raw.metadata.get('reader', '?')})", fontsize=11)
-    return fig
+    return image_row(panels, title=f"{source}", subtitle=f"reader {raw.metadata.get('reader', '?')}",
+                     notes=notes, dpi=dpi)
 
 
 @click.command()
@@ -81,7 +74,7 @@ def preview(config: Path, out: Path) -> None:
     if out.suffix.lower() != ".png":
         out = out.with_suffix(".png")
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_figure(out, fig, dpi=110)
+    atomic.write_figure(out, fig, dpi=150)
     for note in stages.final.notices:
         click.echo(f"  {note}")
     click.echo(f"{out}: {stages.final.describe()}")

@@ -89,6 +89,7 @@ class OptimizerConfig(_Section):
 class RunConfig(_Section):
     """A whole ``ingrained fuse`` run."""
 
+    name: str | None = Field(None, description="title of the run's figure and report (default: the config's file name)")
     experiment: ExperimentConfig
     structure: StructureConfig | None = None
     forward_model: ForwardModelConfig
@@ -176,7 +177,14 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     """Read, override and validate a run config file."""
     p = Path(path).resolve()
     data = apply_overrides(read_config_file(p), list(overrides or []))
-    return validate_config(data, p.parent, source=str(p))
+    cfg = validate_config(data, p.parent, source=str(p))
+    import shlex
+    import sys
+
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    prog = "ingrained" if prog in ("ingrained", "__main__.py") else prog
+    return cfg.model_copy(update={"provenance": {**cfg.provenance, "config_file": str(p),
+                                                 "command": shlex.join([prog, *sys.argv[1:]])}})
 
 
 def dump_config(cfg: RunConfig, provenance: dict[str, Any]) -> str:

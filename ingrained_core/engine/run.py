@@ -198,9 +198,6 @@ class StartRunner:
                                  again.placement, again.simulation)
         self._write_best(status, force=True)
         record = self._best_record(status)
-        from ingrained_core.apps.figures import save_fused_png
-
-        save_fused_png(self.out_dir / "fused.png", self.problem.experiment.data, st.best.simulation, record)
         write_structure(self.problem, st.best.values, self.out_dir)
         return record
 
@@ -243,6 +240,9 @@ class StartRunner:
         record["replayed"] = self.state.replayed
         record["infeasible"] = self.state.infeasible
         atomic.write_json(self.out_dir / "best.json", record)
+        from ingrained_core.apps.outputs import finish_run  # figure, calibrated files (a finisher callback to be)
+
+        finish_run(self.out_dir, problem=self.problem, reporter=self.reporter)
         if record["d_trans"] > 0:
             self.reporter.message(
                 f"Warning - solution has significant translative offset (d_trans = {record['d_trans']})", "warning")
@@ -340,7 +340,7 @@ def run_start_task(config_data: dict[str, Any], out_dir: str, start_index: int, 
     problem = build_problem(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    runner = StartRunner(problem, out, np.asarray(x0), Budget(**budget), QuietReporter(), start_index)
+    runner = StartRunner(problem, out, np.asarray(x0), Budget(**budget), QuietReporter(f"start {start_index:02d}"), start_index)
     return runner.run()
 
 
@@ -432,6 +432,7 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     if not resume or not (run_dir / "experiment.npy").exists():  # a kill may fall between the two writes
         atomic.write_npy(run_dir / "experiment.npy", problem.experiment.data)
     reporter.begin(f"ingrained fuse -> {run_dir}", problem.space.free_names)
+    getattr(reporter, "plan", lambda info: None)({"run_dir": str(run_dir), "starts": opt.starts, "max_evals": opt.max_evals, "time_limit": opt.time_limit, "optimizer": opt.name})  # noqa: E501
     points = start_points(problem, opt.starts, opt.seed)
     if opt.starts == 1:
         rec = StartRunner(problem, run_dir, points[0], budget, reporter, 0).run()
@@ -447,6 +448,9 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
             todo.append(i)
     records = done + _execute_starts(cfg, run_dir, points, budget, reporter, todo)
     total = _aggregate(run_dir, problem.space.names, records)
+    from ingrained_core.apps.outputs import finish_run  # figure, calibrated files, report (a finisher to be)
+
+    finish_run(run_dir, problem=problem, reporter=reporter)
     reporter.end(total)
     return FuseResult(total, run_dir, records)
 
