@@ -17,6 +17,7 @@ import numpy as np
 from ingrained_core.engine.config import RunConfig
 from ingrained_core.plugin.errors import ConfigError, IngrainedError, ParameterError
 from ingrained_core.plugin.params import ParameterSpace, ParamSpec, nearest_odd
+from ingrained_core.engine.crop_floor import crop_shortfall
 from ingrained_core.engine.start_from import apply_start_from
 
 #: A proposal the model refuses (e.g. an STM iso-value outside the density) is logged with
@@ -77,6 +78,8 @@ class Problem:
         for key in ("crop_height", "crop_width"):
             if key in sim.metadata:
                 used[key] = int(sim.metadata[key])
+        if (short := crop_shortfall(self.space, used)) is not None:
+            return Evaluation(used, -1, math.nan, INFEASIBLE_FOM, error=short)
         placement = self.registrar.register(sim.array)
         d_sim = float(self.similarity.distance(sim.array, placement.patch))
         fom = self.alpha * float(placement.d_trans) + self.beta * d_sim
