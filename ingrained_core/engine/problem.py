@@ -18,6 +18,7 @@ from ingrained_core.engine.config import RunConfig
 from ingrained_core.plugin.errors import ConfigError, IngrainedError, ParameterError
 from ingrained_core.plugin.params import ParameterSpace, ParamSpec, nearest_odd
 from ingrained_core.engine.crop_floor import crop_shortfall
+from ingrained_core.engine.screen_options import split_screen_options
 from ingrained_core.engine.start_from import apply_start_from
 
 #: A proposal the model refuses (e.g. an STM iso-value outside the density) is logged with
@@ -167,7 +168,8 @@ def _validate_builder_config(builder: Any, cfg: RunConfig) -> Any:
 
     assert cfg.structure is not None
     try:
-        return builder.Config.model_validate(cfg.structure.builder_fields(), context={"base_dir": cfg.base_dir})
+        fields = split_screen_options(cfg.structure.builder_fields())[1]  # the core takes the screen keys
+        return builder.Config.model_validate(fields, context={"base_dir": cfg.base_dir})
     except ValidationError as exc:
         from ingrained_core.cli import format_user_error
         from ingrained_core.engine.config import closest_key_hint
