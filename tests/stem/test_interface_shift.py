@@ -31,3 +31,15 @@ def test_structure_at_moves_only_the_upper_grain(twin_model, twin_structure) -> 
     assert np.allclose(d[g == 0], 0.0)
     assert np.allclose(np.linalg.norm(d[g == 1], axis=1), 1.3)
     assert np.allclose(d[g == 1][:, 1], 1.3)
+
+
+def test_cell_shift_by_one_cell_height_is_the_same_image(twin_model) -> None:
+    H = twin_model.projection.height
+    base = twin_model.simulate(HaadfParams(**TWIN_START)).array
+    start = {**TWIN_START, "interface_width": 0.0}
+    a = twin_model.simulate(HaadfParams(**start)).array
+    b = twin_model.simulate(HaadfParams(**{**start, "cell_shift": H})).array
+    c = twin_model.simulate(HaadfParams(**{**start, "cell_shift": 3.8})).array
+    assert np.allclose(a, b, atol=1e-9 * np.abs(a).max())
+    assert not np.allclose(a, c, atol=1e-3 * np.abs(a).max())
+    assert base.shape == a.shape

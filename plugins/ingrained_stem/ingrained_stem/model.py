@@ -182,6 +182,8 @@ class HaadfConvolution:
         weights = self.atom_weights(params)
         col_w = proj.column_weights(weights, state.kept if state.removed else None)
         y = proj.column_y + params.interface_width * proj.column_upper
+        if params.cell_shift:
+            y = np.mod(y + params.cell_shift, proj.height + params.interface_width)
         x = proj.column_x
         if params.interface_shift:
             x = np.mod(x + params.interface_shift * proj.column_upper, proj.width)
