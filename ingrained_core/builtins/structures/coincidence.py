@@ -12,6 +12,7 @@ strains are (common / own − 1) and of opposite sign.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -59,9 +60,12 @@ def list_matches(p1: float, p2: float, lo: float, hi: float, *, match: Match = "
     ks1, ks2 = repeats_in(p1, lo, hi), repeats_in(p2, lo, hi)
     for ks, p, label in ((ks1, p1, labels[0]), (ks2, p2, labels[1])):
         if not ks:
+            near = min((k for k in (max(1, math.floor(lo / p)), math.ceil(hi / p), math.ceil(lo / p)) if k >= 1),
+                       key=lambda k: min(abs(k * p - lo), abs(k * p - hi)))
             raise ConfigError(
                 f"constraints.min_{field}/max_{field}: no whole number of {label}'s {field} period "
-                f"({p:.4f} Å) lies in [{lo:g}, {hi:g}] Å; widen the range"
+                f"({p:.4f} Å) lies in [{lo:g}, {hi:g}] Å; the closest is {near} x {p:.4f} = {near * p:.4f} Å; "
+                "widen the range"
             )
     keyed = []
     for k1 in ks1:

@@ -71,7 +71,7 @@ def enumerate_candidates(config: Any, *, limit: int | None = None) -> list[Candi
     for wi, di, h2, h1 in itertools.product(widths, depths, heights("slab_2"), heights("slab_1")):
         width, depth = prep.widths[wi], prep.depths[di]
         D, W = depth.common, width.common
-        g1, g2 = prep.grains["slab_1"], prep.grains["slab_2"]
+        g2 = prep.grains["slab_2"]
         lower_terms: list[Any] = ([{"index": i} for i in range(len(grain_layers(g2, depth.k2, width.k2, D, W,
                                                                                   config.slab_2.max_dimension)))]
                                   if varies("slab_2") else [base["slab_2"]["termination"]])
