@@ -68,6 +68,7 @@ def main() -> None:
             periods = {**rec, "slab_1": {**rec["slab_1"], "height": "periods"},
                        "slab_2": {**rec["slab_2"], "height": "periods"}}
             rows[f"{case}: recipe candidate 0 (height periods)"] = _fom(case, periods, best)
+            rows[f"{case}: recipe candidate 0 (height cut, 'auto' terminations)"] = _fom(case, rec, best)
             cut = {**rec, "slab_1": {**rec["slab_1"], "termination_index": 8},
                    "slab_2": {**rec["slab_2"], "termination_index": 1}}
             rows[f"{case}: recipe cut candidate 8/1"] = _fom(case, cut, best)
