@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_registration import NI_BEST, TWIN_BEST  # noqa: E402
+from bench_registration import NI_BEST, TWIN_BEST
 
 
 def _recipe(case: str, **slab: dict) -> dict:
@@ -36,23 +35,22 @@ def _fom(case: str, structure: dict, best: dict, extra: dict | None = None) -> d
     from ingrained_core.engine.config import load_config
     from ingrained_core.engine.problem import build_problem
 
-    with tempfile.TemporaryDirectory() as tmp:
-        over = [f"forward_model.params.crop_height.min=35", f"forward_model.params.crop_width.min=35"]
-        cfg = load_config(ROOT / "examples" / case / "fuse.toml", over)
-        data = cfg.model_dump(mode="json")
-        data["structure"] = {**structure, "screen": "none"} if structure.get("builder") == "bicrystal" else structure
-        from ingrained_core.engine.config import validate_config
+    over = ["forward_model.params.crop_height.min=35", "forward_model.params.crop_width.min=35"]
+    cfg = load_config(ROOT / "examples" / case / "fuse.toml", over)
+    data = cfg.model_dump(mode="json")
+    data["structure"] = {**structure, "screen": "none"} if structure.get("builder") == "bicrystal" else structure
+    from ingrained_core.engine.config import validate_config
 
-        cfg = validate_config(data, cfg.base_dir)
-        problem = build_problem(cfg)
-        values = problem.space.values(problem.space.x0)
-        values.update(best)
-        values.update(extra or {})
-        t0 = time.perf_counter()
-        ev = problem.evaluate(values)
-        return {"fom": round(ev.fom, 5), "d_trans": ev.d_trans, "d_sim": round(ev.d_sim, 5),
-                "n_atoms": len(problem.structure) if problem.structure is not None else None,
-                "eval_s": round(time.perf_counter() - t0, 3)}
+    cfg = validate_config(data, cfg.base_dir)
+    problem = build_problem(cfg)
+    values = problem.space.values(problem.space.x0)
+    values.update(best)
+    values.update(extra or {})
+    t0 = time.perf_counter()
+    ev = problem.evaluate(values)
+    return {"fom": round(ev.fom, 5), "d_trans": ev.d_trans, "d_sim": round(ev.d_sim, 5),
+            "n_atoms": len(problem.structure) if problem.structure is not None else None,
+            "eval_s": round(time.perf_counter() - t0, 3)}
 
 
 def main() -> None:

@@ -32,10 +32,11 @@ def _paper_cell(case_dir: Path, formula: str) -> Path | None:
     for path in sorted(case_dir.glob("*_paper.cif")):
         stem = path.stem[: -len("_paper")]
         try:
-            if Composition(stem).reduced_formula == want:
-                return path.resolve()
-        except Exception:  # noqa: BLE001 - a file name that is no formula is not a match
+            found = Composition(stem).reduced_formula
+        except Exception:  # noqa: BLE001, S112 - a file name that is no formula is not a match
             continue
+        if found == want:
+            return path.resolve()
     return None
 
 

@@ -42,9 +42,11 @@ def write_candidates(cands: list[Any], out: Path, recipe: dict[str, Any] | None 
     """Every candidate's files (structure.vasp, strain.json and, given the ``recipe``
     mapping, ``recipe.json``: the recipe with this candidate's choices fixed), the table and
     the contact sheet; returns the table rows."""
-    from ingrained_core.builtins.structures.enumerate import pin
-
-    from ingrained_core.builtins.structures.enumerate import TABLE_FIELDS, table_rows
+    from ingrained_core.builtins.structures.enumerate import (
+        TABLE_FIELDS,
+        pin,
+        table_rows,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

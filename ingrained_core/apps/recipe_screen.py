@@ -29,8 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from ingrained_core.engine.config import RunConfig, validate_config
-from ingrained_core.engine.run import FINAL_REASONS, FuseResult
-from ingrained_core.engine.screen_options import SCREEN_KEYS, ScreenOptions, split_screen_options
+from ingrained_core.engine.run import FuseResult
+from ingrained_core.engine.screen_options import (
+    SCREEN_KEYS,
+    ScreenOptions,
+    split_screen_options,
+)
 from ingrained_core.plugin import files as atomic
 from ingrained_core.plugin.errors import ConfigError, IngrainedError
 
@@ -263,10 +267,7 @@ def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
     }
     atomic.write_json(out / "best.json", record)
     reporter.message(f"structure candidate {winner['name']} wins (FOM {record['fom']:.5f})")
-    try:
-        reporter.end(record)
-    except Exception:  # noqa: BLE001 - a reporter that cannot print a screen summary is not fatal
-        pass
+    reporter.end(record)
     return FuseResult(record, out, [record])
 
 

@@ -28,7 +28,9 @@ def load_builder_config(config: Path, rebuild: bool = False) -> tuple[Any, Any]:
     if "slab_1" in data or "slab_2" in data:
         name, fields, where = "bicrystal", dict(data), "bicrystal config"
     elif isinstance(data.get("structure"), dict):
-        fields = dict(data["structure"])
+        from ingrained_core.engine.screen_options import SCREEN_KEYS
+
+        fields = {k: v for k, v in data["structure"].items() if k not in SCREEN_KEYS}  # the fuse's screen keys
         name, where = fields.pop("builder", "file"), "[structure]"
     else:
         raise ConfigError(

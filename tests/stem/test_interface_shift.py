@@ -4,7 +4,6 @@ interface period (the cell width), fixed at 0 unless a run frees it."""
 from __future__ import annotations
 
 import numpy as np
-
 from ingrained_stem.params import HaadfParams
 
 from .conftest import TWIN_START

@@ -30,9 +30,10 @@ def _recipe_section() -> dict:
 
 def _experiment(tmp: Path, k: int, seed: int) -> Path:
     """Candidate k of the recipe simulated at TRUE (crop 81 x 61 px), noise sigma 0.15 of its range."""
+    from ingrained_stem.model import HaadfConvolution
+
     from ingrained_core.builtins.structures.bicrystal import BicrystalBuilder
     from ingrained_core.builtins.structures.enumerate import enumerate_candidates
-    from ingrained_stem.model import HaadfConvolution
 
     sec = _recipe_section()
     sec.pop("builder")

@@ -28,11 +28,21 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ingrained_core.builtins.structures.coincidence import (
+    Coincidence,
+    Match,
+    list_matches,
+)
+from ingrained_core.builtins.structures.oriented import (
+    BulkSpec,
+    Source,
+    load_bulk,
+    orient,
+    to_structure,
+)
 from ingrained_core.engine.config import resolve_path
 from ingrained_core.plugin.errors import ConfigError
 from ingrained_core.plugin.protocols import BuildResult
-from ingrained_core.builtins.structures.coincidence import Coincidence, Match, list_matches
-from ingrained_core.builtins.structures.oriented import BulkSpec, Source, load_bulk, orient, to_structure
 
 
 class SlabConfig(BulkSpec):

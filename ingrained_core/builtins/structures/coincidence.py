@@ -16,8 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ingrained_core.plugin.errors import ConfigError
 from ingrained_core.builtins.structures.oriented import repeats_in
+from ingrained_core.plugin.errors import ConfigError
 
 Match = Literal["absolute", "relative"]
 

@@ -50,7 +50,13 @@ def enumerate_candidates(config: Any, *, limit: int | None = None) -> list[Candi
     ``limit``: more distinct candidates than this is a ConfigError naming the limit and the
     constraints to tighten."""
     from ingrained_core.builtins.structures.bicrystal import (
-        assemble, choices_from_config, grain_layers, prepare_bicrystal, rank_terminations, grain_slab)
+        assemble,
+        choices_from_config,
+        grain_layers,
+        grain_slab,
+        prepare_bicrystal,
+        rank_terminations,
+    )
 
     prep = prepare_bicrystal(config)
     base = choices_from_config(config, prep)
