@@ -198,6 +198,7 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
     cfg = validate_config(dict(base), Path(base.get("base_dir") or out))
     entries = state["entries"]
     executor = cfg.optimizer.executor
+    scheduler = scheduler or getattr(cfg.optimizer, "scheduler", None)
     reporter.message(f"ingrained fuse: screening {len(entries)} structure candidates of the recipe "
                      f"({state['budget']} evaluations each, the best {state['keep']} fitted fully) -> {out}")
     for stage, max_evals in (("screened", state["budget"]), ("full", state["full_max_evals"])):
@@ -224,7 +225,7 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
             elif rec.get("stop_reason") == "interrupted":  # not finished: resume runs it on
                 reporter.message(f"candidate {name} interrupted; 'ingrained resume {out}' continues", "warning")
                 atomic.write_json(out / STATE, state)
-                raise KeyboardInterrupt
+                return FuseResult({"status": "interrupted", "stop_reason": "interrupted", "candidate": name}, out, [])
             else:
                 reporter.message(f"candidate {name} ({'full fit' if stage == 'full' else 'screen'}): "
                                  f"FOM {rec['fom']:.5f} ({rec['evaluations']} evaluations)")
