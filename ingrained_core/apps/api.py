@@ -56,12 +56,20 @@ def fuse(
     from ingrained_core.engine.run import fuse as _fuse
 
     cfg = _as_config(config, list(overrides or []) + shortcut_overrides(**shortcuts))
+    from ingrained_core.apps.recipe_screen import fuse_screened, plan_screen
+
+    if (plan := plan_screen(cfg)) is not None:  # a bicrystal recipe: screen its structure candidates
+        return fuse_screened(cfg, out, plan, force=force, reporter=reporter)
     return _fuse(cfg, out, force=force, reporter=reporter)
 
 
 def resume(run_dir: str | Path, *, overrides: list[str] | None = None, reporter: Any = None, **shortcuts: Any) -> FuseResult:
     """Continue an interrupted run from its directory."""
+    from ingrained_core.apps.recipe_screen import is_screen_dir, resume_screened
     from ingrained_core.engine.run import resume as _resume
+
+    if is_screen_dir(run_dir):
+        return resume_screened(run_dir, reporter=reporter)
 
     return _resume(run_dir, overrides=list(overrides or []) + shortcut_overrides(**shortcuts), reporter=reporter)
 

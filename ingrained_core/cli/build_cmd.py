@@ -28,7 +28,9 @@ def load_builder_config(config: Path, rebuild: bool = False) -> tuple[Any, Any]:
     if "slab_1" in data or "slab_2" in data:
         name, fields, where = "bicrystal", dict(data), "bicrystal config"
     elif isinstance(data.get("structure"), dict):
-        fields = dict(data["structure"])
+        from ingrained_core.engine.screen_options import SCREEN_KEYS
+
+        fields = {k: v for k, v in data["structure"].items() if k not in SCREEN_KEYS}  # the fuse's screen keys
         name, where = fields.pop("builder", "file"), "[structure]"
     else:
         raise ConfigError(
@@ -51,19 +53,9 @@ def load_builder_config(config: Path, rebuild: bool = False) -> tuple[Any, Any]:
 
 def write_outputs(result: Any, out: Path) -> dict[str, Path]:
     """Write structure.cif, structure.vasp and strain.json into ``out`` (atomic writes)."""
-    from pymatgen.io.cif import CifWriter
-    from pymatgen.io.vasp import Poscar
+    from ingrained_core.apps.candidates import write_structure_files
 
-    from ingrained_core.plugin import files as atomic
-
-    out.mkdir(parents=True, exist_ok=True)
-    s = result.structure
-    paths = {"cif": out / "structure.cif", "poscar": out / "structure.vasp", "report": out / "strain.json"}
-    atomic.write_text(paths["cif"], str(CifWriter(s)))
-    poscar = Poscar(s.copy(site_properties={}) if s.site_properties else s)
-    atomic.write_text(paths["poscar"], poscar.get_str() if hasattr(poscar, "get_str") else str(poscar))
-    atomic.write_json(paths["report"], result.report)
-    return paths
+    return write_structure_files(result, out)
 
 
 @click.command("build")
@@ -71,9 +63,15 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="directory for structure.cif, structure.vasp and strain.json")
 @click.option("--rebuild", is_flag=True, help="build from the slabs even when the config names a structure_file")
-def build(config: Path, out: Path, rebuild: bool) -> None:
+@click.option("--enumerate", "enumerate_", is_flag=True,
+              help="bicrystal: write every distinct candidate of the recipe (candidates/NN-<name>/), "
+              "candidates.csv/.md and candidates.png")
+def build(config: Path, out: Path, rebuild: bool, enumerate_: bool) -> None:
     """Build the structure of CONFIG (bicrystal JSON or [structure] table) into --out."""
-    builder, cfg = load_builder_config(config, rebuild)
+    builder, cfg = load_builder_config(config, rebuild or enumerate_)
+    if enumerate_:
+        _enumerate(cfg, out)
+        return
     result = builder.build(cfg)
     paths = write_outputs(result, out)
     line = result.report.get("strain_line") or (
@@ -82,3 +80,20 @@ def build(config: Path, out: Path, rebuild: bool) -> None:
     )
     click.echo(line)
     click.echo(f"wrote {paths['cif']}, {paths['poscar']}, {paths['report']}")
+
+
+def _enumerate(cfg: Any, out: Path) -> None:
+    from ingrained_core.apps.candidates import write_candidates
+    from ingrained_core.builtins.structures.bicrystal import BicrystalConfig
+    from ingrained_core.builtins.structures.enumerate import enumerate_candidates
+    from ingrained_core.plugin.errors import ConfigError
+
+    if not isinstance(cfg, BicrystalConfig):
+        raise ConfigError("--enumerate applies to the bicrystal builder (a recipe with slab_1, slab_2, constraints)")
+    cands = enumerate_candidates(cfg)
+    recipe = cfg.model_dump(mode="json", exclude_unset=True, exclude={"structure_file", "rebuild"})
+    rows = write_candidates(cands, out, recipe)
+    n_raw = cands[0].result.report["candidate"]["n_raw"] if cands else 0
+    click.echo(f"{len(rows)} distinct candidates ({n_raw} enumerated, {n_raw - len(rows)} merged as the same "
+               f"projection) -> {out}")
+    click.echo(f"wrote {out / 'candidates.csv'}, {out / 'candidates.md'}, {out / 'candidates.png'}")

@@ -8,8 +8,9 @@ lists them as TOML tables::
     angle = 66            # degrees, counter-clockwise about the centre
     remove_collar = true  # keep the centred square free of rotation collars (the paper's option)
 
-Steps: ``crop``, ``trim``, ``centre-crop``, ``rotate``, ``flip``, ``rescale``, ``wiener``,
-``gaussian``, ``median``, ``clahe``, ``plane``, ``invert``. :func:`apply_steps` runs them,
+Steps: ``crop``, ``trim``, ``centre-crop``, ``rotate``, ``flip``, ``rescale``, ``wiener`` (scipy's
+adaptive noise filter), ``wiener-deconvolve`` and ``unsupervised-wiener-deconvolve``
+(scikit-image deconvolution with a box or Gaussian PSF), ``gaussian``, ``median``, ``clahe``, ``plane``, ``invert``. :func:`apply_steps` runs them,
 carries the pixel size through (``rescale`` changes it) and records every step in the
 image's notices and ``metadata["preprocess"]``.
 """
@@ -248,6 +249,70 @@ class Wiener(_Step):
         return image.derive(out, notice=f"Wiener filter {self.size} x {self.size}")
 
 
+class _Deconvolve(_Step):
+    """Shared fields of the Wiener deconvolutions: the PSF (a normalised box or Gaussian) and
+    the intensity scaling (the image is mapped to [0, 1] first, then back)."""
+
+    psf: Literal["gaussian", "box"] = Field("gaussian", description="point-spread function shape")
+    psf_size: float = Field(gt=0, description="Gaussian: standard deviation (px); box: edge (px, odd or even)")
+
+    def kernel(self) -> np.ndarray:
+        """The normalised PSF array."""
+        if self.psf == "box":
+            n = max(1, int(round(self.psf_size)))
+            k = np.ones((n, n), dtype=float)
+        else:
+            r = max(1, int(math.ceil(3.0 * self.psf_size)))
+            ax = np.arange(-r, r + 1, dtype=float)
+            g = np.exp(-0.5 * (ax / self.psf_size) ** 2)
+            k = np.outer(g, g)
+        return k / k.sum()
+
+    def _scaled(self, image: ExperimentImage) -> tuple[np.ndarray, float, float]:
+        a = np.asarray(image.data, dtype=float)
+        lo, hi = float(a.min()), float(a.max())
+        if hi == lo:
+            raise StepError(f"{self.op} of a constant image is undefined")  # type: ignore[attr-defined]
+        k = self.kernel()
+        if k.shape[0] > min(a.shape):
+            raise StepError(f"{self.op}: the PSF ({k.shape[0]} px) is larger than the image ({_shape(a)})")  # type: ignore[attr-defined]
+        return (a - lo) / (hi - lo), lo, hi
+
+
+class WienerDeconvolve(_Deconvolve):
+    """Wiener–Hunt deconvolution with a known PSF and regularisation ``balance``
+    (scikit-image ``restoration.wiener``), as the original Si nanowire example did before CLAHE."""
+
+    op: Literal["wiener-deconvolve"] = "wiener-deconvolve"
+    balance: float = Field(0.1, gt=0, description="regularisation: noise-to-signal balance (larger = smoother)")
+
+    def apply(self, image: ExperimentImage) -> ExperimentImage:
+        from skimage.restoration import wiener
+
+        a, lo, hi = self._scaled(image)
+        out = wiener(a, self.kernel(), self.balance, clip=False)
+        return image.derive(lo + (hi - lo) * np.asarray(out, dtype=float),
+                            notice=f"Wiener deconvolution, {self.psf} PSF {self.psf_size:g} px, balance {self.balance:g}")
+
+
+class UnsupervisedWienerDeconvolve(_Deconvolve):
+    """Wiener–Hunt deconvolution whose balance is estimated from the image (scikit-image
+    ``restoration.unsupervised_wiener``, a Gibbs sampler: seeded, so the result repeats)."""
+
+    op: Literal["unsupervised-wiener-deconvolve"] = "unsupervised-wiener-deconvolve"
+    seed: int = Field(0, ge=0, description="seed of the sampler")
+
+    def apply(self, image: ExperimentImage) -> ExperimentImage:
+        from skimage.restoration import unsupervised_wiener
+
+        a, lo, hi = self._scaled(image)
+        out, chains = unsupervised_wiener(a, self.kernel(), clip=False, rng=np.random.default_rng(self.seed))
+        balance = float(chains["noise"][-1] / chains["prior"][-1]) if len(chains.get("noise", [])) else float("nan")
+        return image.derive(lo + (hi - lo) * np.asarray(out, dtype=float),
+                            notice=f"unsupervised Wiener deconvolution, {self.psf} PSF {self.psf_size:g} px "
+                            f"(estimated balance {balance:.3g})")
+
+
 class Gaussian(_Step):
     """Gaussian blur with standard deviation ``sigma`` in px (scipy ``ndimage.gaussian_filter``)."""
 
@@ -329,12 +394,13 @@ class Invert(_Step):
 
 #: one preprocessing step, chosen by its ``op`` field
 Step = Annotated[
-    Crop | Trim | CentreCrop | Rotate | Flip | Rescale | Wiener | Gaussian | Median | Clahe | Plane | Invert,
+    Crop | Trim | CentreCrop | Rotate | Flip | Rescale | Wiener | WienerDeconvolve | UnsupervisedWienerDeconvolve
+    | Gaussian | Median | Clahe | Plane | Invert,
     Field(discriminator="op"),
 ]
 
-STEP_TYPES: tuple[type[_Step], ...] = (Crop, Trim, CentreCrop, Rotate, Flip, Rescale, Wiener, Gaussian, Median,
-                                       Clahe, Plane, Invert)
+STEP_TYPES: tuple[type[_Step], ...] = (Crop, Trim, CentreCrop, Rotate, Flip, Rescale, Wiener, WienerDeconvolve,
+                                       UnsupervisedWienerDeconvolve, Gaussian, Median, Clahe, Plane, Invert)
 
 _STEPS_ADAPTER: TypeAdapter[list[Any]] = TypeAdapter(list[Step])
 

@@ -18,6 +18,8 @@ from ingrained_core.engine.config import RunConfig
 from ingrained_core.plugin.errors import ConfigError, IngrainedError, ParameterError
 from ingrained_core.plugin.validation import validate_section
 from ingrained_core.plugin.params import ParameterSpace, ParamSpec, nearest_odd
+from ingrained_core.engine.crop_floor import crop_shortfall
+from ingrained_core.engine.screen_options import split_screen_options
 from ingrained_core.engine.start_from import apply_start_from
 
 #: A proposal the model refuses (e.g. an STM iso-value outside the density) is logged with
@@ -75,6 +77,8 @@ class Problem:
         except ParameterError as exc:
             return Evaluation(dict(values), -1, math.nan, INFEASIBLE_FOM, error=str(exc))
         used = sim.params_used(params)
+        if (short := crop_shortfall(self.space, used)) is not None:
+            return Evaluation(used, -1, math.nan, INFEASIBLE_FOM, error=short)
         placement = self.registrar.register(sim.array)
         d_sim = float(self.similarity.distance(sim.array, placement.patch))
         fom = self.alpha * float(placement.d_trans) + self.beta * d_sim
@@ -173,7 +177,8 @@ def model_options(model_cls: Any, name: str, options: dict[str, Any]) -> dict[st
 def _validate_builder_config(builder: Any, cfg: RunConfig) -> Any:
     """The builder's own config from ``[structure]``; errors name the section and the closest key."""
     assert cfg.structure is not None
-    return validate_section(builder.Config, cfg.structure.builder_fields(),
+    fields = split_screen_options(cfg.structure.builder_fields())[1]  # the core takes the screen keys
+    return validate_section(builder.Config, fields,
                             f"[structure] (builder {cfg.structure.builder!r})", prefix="structure.", context={"base_dir": cfg.base_dir})
 
 

@@ -34,10 +34,11 @@ from ingrained_core.engine.problem import (
 )
 from ingrained_core.engine.progress import ProgressLog, read_progress
 from ingrained_core.engine.reporting import Reporter
+from ingrained_core.engine.run_records import best_extras, report_at_bound, write_build_record
 
 RUN_FILES = (
     "config.toml", "progress.csv", "best.json", "experiment.npy", "simulation.npy",
-    "fused.png", "structure.cif", "structure.vasp",
+    "fused.png", "structure.cif", "structure.vasp", "strain.json",
 )
 FINAL_REASONS = ("converged", "target_fom")
 BEST_WRITE_INTERVAL_S = 1.0
@@ -175,6 +176,7 @@ class StartRunner:
             "stop_reason": self.state.stop_reason,
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
+            **best_extras(self.problem, ev.values),
         }
 
     def _write_best(self, status: str, force: bool = False) -> None:
@@ -431,11 +433,13 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
         atomic.write_text(run_dir / "config.toml", dump_config(cfg, {**cfg.provenance, **provenance()}))
     if not resume or not (run_dir / "experiment.npy").exists():  # a kill may fall between the two writes
         atomic.write_npy(run_dir / "experiment.npy", problem.experiment.data)
+    write_build_record(problem, run_dir)
     reporter.begin(f"ingrained fuse -> {run_dir}", problem.space.free_names)
     getattr(reporter, "plan", lambda info: None)({"run_dir": str(run_dir), "starts": opt.starts, "max_evals": opt.max_evals, "time_limit": opt.time_limit, "optimizer": opt.name})  # noqa: E501
     points = start_points(problem, opt.starts, opt.seed)
     if opt.starts == 1:
         rec = StartRunner(problem, run_dir, points[0], budget, reporter, 0).run()
+        report_at_bound(reporter, rec)
         reporter.end(rec)
         return FuseResult(rec, run_dir, [rec])
     todo, done = [], []
@@ -451,6 +455,7 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     from ingrained_core.apps.outputs import finish_run  # figure, calibrated files, report (a finisher to be)
 
     finish_run(run_dir, problem=problem, reporter=reporter)
+    report_at_bound(reporter, total)
     reporter.end(total)
     return FuseResult(total, run_dir, records)
 

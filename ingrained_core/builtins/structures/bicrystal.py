@@ -21,17 +21,28 @@ not given).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ingrained_core.builtins.structures.coincidence import (
+    Coincidence,
+    Match,
+    list_matches,
+)
+from ingrained_core.builtins.structures.oriented import (
+    BulkSpec,
+    Source,
+    load_bulk,
+    orient,
+    to_structure,
+)
 from ingrained_core.plugin.paths import resolve_path
 from ingrained_core.plugin.errors import ConfigError
 from ingrained_core.plugin.protocols import BuildResult
-from ingrained_core.builtins.structures.coincidence import Match, choose_repeats
-from ingrained_core.builtins.structures.oriented import BulkSpec, Source, load_bulk, orient, to_structure
 
 
 class SlabConfig(BulkSpec):
@@ -48,6 +59,18 @@ class SlabConfig(BulkSpec):
         "auto", description="height (Å) above a lattice point where the grain's cut starts; 'auto': 0 for the lower "
         "grain, and for the upper grain the atomic layer (within one vertical period) that keeps atoms farthest apart "
         "across both interfaces, then the fewest like-element contacts (a coherent twin comes out bulk-like)")
+    termination_index: int | None = Field(
+        None, ge=0, description="the cut by index: the grain's distinct atomic layers within one vertical period, "
+        "lowest first (strain.json lists them under grains.<slab>.terminations); replaces termination")
+    height: Literal["periods", "cut"] = Field(
+        "periods", description="'periods': whole vertical periods within max_dimension; 'cut': the paper's cut at "
+        "max_dimension keeping the atoms on both faces (height = the span of the atoms)")
+
+    @model_validator(mode="after")
+    def _one_termination(self) -> SlabConfig:
+        if self.termination_index is not None and self.termination != "auto":
+            raise ValueError("give termination (a height) or termination_index, not both")
+        return self
 
 
 class ConstraintsConfig(BaseModel):
@@ -65,6 +88,18 @@ class ConstraintsConfig(BaseModel):
     collision_distance: float = Field(1.0, gt=0, description="atoms closer than this (Å) across an interface collide")
     pixel_size: float | None = Field(None, gt=0, description="pixel size (Å) for the forward model; '' = not given")
     match: Match = Field("absolute", description="coincidence criterion: 'absolute' misfit in Å (published) or 'relative'")
+    max_strain: float | None = Field(5.0, gt=0, description="largest strain (%) of either grain along the width or "
+                                     "the depth for a match to be admissible; null: no limit")
+    width_match: Literal["auto"] | int = Field("auto", description="the width match by index among the admissible "
+                                               "pairs of repeats, best misfit first ('auto' = 0)")
+    depth_match: Literal["auto"] | int = Field("auto", description="the depth match by index ('auto' = 0)")
+
+    @field_validator("width_match", "depth_match")
+    @classmethod
+    def _non_negative(cls, v: Any) -> Any:
+        if v != "auto" and v < 0:
+            raise ValueError("a match index is 0 or more")
+        return v
 
     @field_validator("pixel_size", mode="before")
     @classmethod
@@ -77,6 +112,10 @@ class ConstraintsConfig(BaseModel):
             if getattr(self, lo) > getattr(self, hi):
                 raise ValueError(f"{lo} ({getattr(self, lo):g}) is larger than {hi} ({getattr(self, hi):g})")
         return self
+
+
+Vary = Literal["slab_1.termination", "slab_2.termination", "width_match", "depth_match", "slab_1.height",
+               "slab_2.height"]
 
 
 class BicrystalConfig(BaseModel):
@@ -93,6 +132,8 @@ class BicrystalConfig(BaseModel):
     angle_tolerance: float = Field(0.01, gt=0, le=1, description="snap tilted directions to lattice directions within (deg)")
     coincidence_tolerance: float = Field(1.0, gt=0, le=10, description="largest angle of a near-coincidence vector (deg)")
     mp_cache_dir: Path | None = Field(None, description="Materials Project cache directory (default ~/.cache/ingrained/mp)")
+    vary: list[Vary] = Field(["slab_1.termination", "width_match"], description="the choices an enumeration "
+                             "(ingrained build --enumerate, a fuse screen) varies, where the config leaves them 'auto'")
 
     _resolve = field_validator("structure_file", "mp_cache_dir", mode="before")(resolve_path)
 
@@ -126,7 +167,25 @@ class BicrystalBuilder:
 
 
 def build_bicrystal(config: BicrystalConfig) -> BuildResult:
-    """Build the bicrystal from the slab configs (ignores structure_file)."""
+    """Build the bicrystal from the slab configs (ignores structure_file), with the choices
+    the config fixes and ``"auto"`` for the others."""
+    prep = prepare_bicrystal(config)
+    return assemble(prep, choices_from_config(config, prep))
+
+
+@dataclass
+class Prepared:
+    """What every candidate of one recipe shares: the oriented grains and the admissible matches."""
+
+    config: BicrystalConfig
+    grains: dict[str, Any]
+    provenance: dict[str, Any]
+    widths: list[Coincidence]
+    depths: list[Coincidence]
+
+
+def prepare_bicrystal(config: BicrystalConfig) -> Prepared:
+    """Load and orient both grains and list the admissible width and depth matches."""
     c = config.constraints
     mp_opts = {"cache_dir": config.mp_cache_dir} if config.mp_cache_dir else {}
     grains, provenance = {}, {}
@@ -142,32 +201,116 @@ def build_bicrystal(config: BicrystalConfig) -> BuildResult:
         )
     g1, g2 = grains["slab_1"], grains["slab_2"]
     labels = (f"slab_1 ({config.slab_1.chemical_formula})", f"slab_2 ({config.slab_2.chemical_formula})")
-    width = choose_repeats(g1.period_b, g2.period_b, c.min_width, c.max_width, match=c.match, field="width", labels=labels)
-    depth = choose_repeats(g1.period_a, g2.period_a, c.min_depth, c.max_depth, match=c.match, field="depth", labels=labels)
+    widths = list_matches(g1.period_b, g2.period_b, c.min_width, c.max_width, match=c.match, field="width",
+                          labels=labels, max_strain=c.max_strain)
+    depths = list_matches(g1.period_a, g2.period_a, c.min_depth, c.max_depth, match=c.match, field="depth",
+                          labels=labels, max_strain=c.max_strain)
+    for name, matches in (("width_match", widths), ("depth_match", depths)):
+        value = getattr(c, name)
+        if value != "auto" and value >= len(matches):
+            raise ConfigError(f"constraints.{name}: index {value} but only {len(matches)} {name.split('_')[0]} "
+                              f"match(es) (0..{len(matches) - 1}) satisfy the constraints")
+    return Prepared(config, grains, provenance, widths, depths)
+
+
+def choices_from_config(config: BicrystalConfig, prep: Prepared) -> dict[str, Any]:
+    """The discrete choices the config fixes (``"auto"`` where it does not)."""
+    c = config.constraints
+    out: dict[str, Any] = {
+        "width_match": 0 if c.width_match == "auto" else int(c.width_match),
+        "depth_match": 0 if c.depth_match == "auto" else int(c.depth_match),
+    }
+    for key in ("slab_1", "slab_2"):
+        slab: SlabConfig = getattr(config, key)
+        if slab.termination_index is not None:
+            term: Any = {"index": int(slab.termination_index)}
+        else:
+            term = slab.termination
+        out[key] = {"termination": term, "height": slab.height}
+    return out
+
+
+def grain_layers(g: Any, kd: int, kw: int, D: float, W: float, max_dimension: float) -> list[float]:
+    """The distinct cut heights of a grain within one vertical period (its atomic layers),
+    lowest first: termination index i starts the grain's cut at layer i."""
+    span = g.period_c if g.period_c is not None else min(max_dimension, 6.0)
+    pos0, _, _ = g.fill(kd, kw, D, W, span)
+    return [float(x) for x in np.unique(np.round(pos0[:, 2][pos0[:, 2] < span - 1e-6], 3))]
+
+
+def grain_slab(g: Any, kd: int, kw: int, D: float, W: float, slab: SlabConfig, offset: float, height_mode: str,
+               field_name: str) -> tuple[np.ndarray, list[Any], float, int | None, dict[str, float]]:
+    """A grain's atoms from the cut at ``offset``: (positions, species, height, vertical repeats, strain).
+
+    ``"periods"``: the whole vertical periods within max_dimension, cut to [0, h).
+    ``"cut"`` (the paper's): the atoms in [0, max_dimension], both faces included, and the
+    grain's height is the span of its atoms."""
+    if height_mode == "cut":
+        pos, species, strain = g.fill(kd, kw, D, W, slab.max_dimension + 1e-6, z_offset=offset)
+        if len(pos) == 0:
+            raise ConfigError(f"{field_name}.max_dimension: the cut holds no atoms")
+        z0 = float(pos[:, 2].min())
+        pos = pos - np.array([0.0, 0.0, z0])
+        return pos, species, float(pos[:, 2].max()), None, strain
+    k_c, h = g.height_repeats(slab.max_dimension, f"{field_name}.max_dimension")
+    pos, species, strain = g.fill(kd, kw, D, W, h, z_offset=offset)
+    return pos, species, h, k_c, strain
+
+
+def _resolve_termination(term: Any, layers: list[float], key: str) -> tuple[float | None, int | None]:
+    """(offset, layer index) of a termination choice; (None, None) for ``"auto"``."""
+    if term == "auto":
+        return None, None
+    if isinstance(term, dict):
+        i = int(term["index"])
+        if not 0 <= i < len(layers):
+            raise ConfigError(f"{key}.termination_index: {i}, but the grain has {len(layers)} distinct cuts "
+                              f"(0..{len(layers) - 1}) within one vertical period")
+        return layers[i], i
+    offset = float(term)
+    hit = [i for i, z in enumerate(layers) if abs(z - offset) < 2e-3]
+    return offset, (hit[0] if hit else None)
+
+
+def assemble(prep: Prepared, choices: dict[str, Any]) -> BuildResult:
+    """The bicrystal for one set of discrete choices (see :func:`choices_from_config`); the
+    report's ``choices`` records every value used, ``"auto"`` resolved."""
+    config = prep.config
+    c = config.constraints
+    g1, g2 = prep.grains["slab_1"], prep.grains["slab_2"]
+    width, depth = prep.widths[choices["width_match"]], prep.depths[choices["depth_match"]]
     D, W = depth.common, width.common
-    parts, report_grains = {}, {}
+    parts, report_grains, used = {}, {}, {}
     i1, i2 = c.interface_1_width, c.interface_2_width
     z0 = 0.5 * i2
     for key, g, kw, kd in (("slab_2", g2, width.k2, depth.k2), ("slab_1", g1, width.k1, depth.k1)):
         slab = getattr(config, key)
-        k_c, h = g.height_repeats(slab.max_dimension, f"{key}.max_dimension")
-        if slab.termination != "auto":
-            offset = float(slab.termination)
-        elif key == "slab_2":
-            offset = 0.0
-        else:
+        mode = choices[key]["height"]
+        layers = grain_layers(g, kd, kw, D, W, slab.max_dimension)
+        offset, index = _resolve_termination(choices[key]["termination"], layers, key)
+        auto = offset is None
+        if auto and key == "slab_2":
+            offset, index = layers[0] if layers else 0.0, 0
+        elif auto:
             p_lo, s_lo, h_lo = parts["slab_2"]
-            offset = _auto_termination(g, kd, kw, D, W, h, p_lo + np.array([0, 0, z0]), s_lo,
-                                       z_start=z0 + h_lo + i1, cell_height=h_lo + i1 + h + i2)
-        pos, species, strain = g.fill(kd, kw, D, W, h, z_offset=offset)
+            ranked = rank_terminations(g, kd, kw, D, W, slab, mode, layers, p_lo + np.array([0, 0, z0]), s_lo,
+                                       z_start=z0 + h_lo + i1, rest_height=h_lo + i1 + i2)
+            index = ranked[0]
+            offset = layers[index]
+        pos, species, h, k_c, strain = grain_slab(g, kd, kw, D, W, slab, offset, mode, key)
         parts[key] = (pos, species, h)
+        used[key] = {"termination": round(float(offset), 6), "termination_index": index,
+                     "termination_auto": auto, "n_terminations": len(layers), "height": mode}
         report_grains[key] = {
             "position": "upper" if key == "slab_1" else "lower", "grain": 1 if key == "slab_1" else 0,
-            "formula": slab.chemical_formula, "bulk": provenance[key], "orientation": g.info(),
+            "formula": slab.chemical_formula, "bulk": prep.provenance[key], "orientation": g.info(),
             "repeats": {"depth": kd, "width": kw, "height": k_c},
             "own_length": {"depth": round(kd * g.period_a, 6), "width": round(kw * g.period_b, 6), "height": round(h, 6)},
             "strain_percent": {k: round(100 * v, 4) for k, v in strain.items()},
-            "termination": round(offset, 6),
+            "termination": round(float(offset), 6),
+            "termination_index": index,
+            "terminations": layers,
+            "height_mode": mode,
             "n_atoms": len(species),
         }
     report_grains = {k: report_grains[k] for k in ("slab_1", "slab_2")}
@@ -186,15 +329,24 @@ def build_bicrystal(config: BicrystalConfig) -> BuildResult:
     grain = [0] * len(lower) + [1] * int(keep_up.sum())
     s = to_structure(positions, species, (D, W, height), site_properties={"grain": grain})
     line = strain_line(report_grains, (D, W, height), len(s))
+    used_choices = {
+        "width_match": {**width.record(choices["width_match"]), "auto": c.width_match == "auto",
+                        "n_matches": len(prep.widths)},
+        "depth_match": {**depth.record(choices["depth_match"]), "auto": c.depth_match == "auto",
+                        "n_matches": len(prep.depths)},
+        "slab_1": used["slab_1"], "slab_2": used["slab_2"],
+    }
     report = {
         "builder": "bicrystal", "source": "slabs", "formula": s.composition.formula.replace(" ", ""),
         "n_atoms": len(s), "cell_abc": [round(x, 6) for x in (D, W, height)],
         "grain_labels": "site property 'grain': 1 = slab_1 (upper), 0 = slab_2 (lower)",
         "coincidence": {"match": c.match, "width": vars(width), "depth": vars(depth)},
+        "choices": used_choices,
         "grains": report_grains,
         "collisions_removed": {"interface_1": int(removed[0].sum()), "interface_2": int(removed[1].sum())},
         "interfaces": {"interface_1_width": i1, "interface_2_width": i2,
-                       "interface_1_z": round(z0 + h_lo + 0.5 * i1, 6)},
+                       "interface_1_z": round(z0 + h_lo + 0.5 * i1, 6),
+                       "interface_period": round(W, 6)},
         "pixel_size": c.pixel_size,
         "strain_line": line,
     }
@@ -203,34 +355,31 @@ def build_bicrystal(config: BicrystalConfig) -> BuildResult:
     return BuildResult(structure=s, report=report)
 
 
-def _auto_termination(g: Any, kd: int, kw: int, D: float, W: float, h: float, lower: np.ndarray,
-                      lower_species: list[Any], *, z_start: float, cell_height: float) -> float:
-    """The cut height of the upper grain (one of its atomic layers within a vertical period)
-    that maximises the smallest distance across both interfaces, then has the fewest
-    like-element contacts, then is lowest."""
+def rank_terminations(g: Any, kd: int, kw: int, D: float, W: float, slab: SlabConfig, mode: str,
+                      layers: list[float], lower: np.ndarray, lower_species: list[Any], *, z_start: float,
+                      rest_height: float) -> list[int]:
+    """The upper grain's layer indices, best first: the largest smallest distance across both
+    interfaces, then the fewest like-element contacts, then the lowest layer (index 0 of the
+    result is the ``"auto"`` termination)."""
     from scipy.spatial import cKDTree
 
-    pos0, _, _ = g.fill(kd, kw, D, W, h)
-    span = g.period_c if g.period_c is not None else min(h, 6.0)
-    layers = np.unique(np.round(pos0[:, 2][pos0[:, 2] < span - 1e-6], 3))
-    box = np.array([D, W, cell_height])
-    tree = cKDTree(np.mod(lower, box), boxsize=box)
     el_lo = np.array([str(s) for s in lower_species])
-    nn = cKDTree(np.mod(lower, box), boxsize=box).query(np.mod(lower, box), k=2)[0][:, 1].min()
-    best: tuple[float, int, float] | None = None
-    for layer in layers:
-        pos, sp, _ = g.fill(kd, kw, D, W, h, z_offset=float(layer))
+    keys = []
+    for i, layer in enumerate(layers):
+        pos, sp, h, _, _ = grain_slab(g, kd, kw, D, W, slab, float(layer), mode, "slab_1")
+        box = np.array([D, W, rest_height + h])
+        lo = np.mod(lower, box)
+        tree = cKDTree(lo, boxsize=box)
+        nn = tree.query(lo, k=2)[0][:, 1].min()
         up = np.mod(pos + np.array([0, 0, z_start]), box)
         d, _ = tree.query(up)
         el_up = np.array([str(s) for s in sp])
         like = 0
-        for i, hits in enumerate(tree.query_ball_point(up, r=1.15 * nn)):
-            like += int(np.sum(el_lo[hits] == el_up[i]))
-        key = (-round(float(d.min()), 2), like, float(layer))
-        if best is None or key < best:
-            best = key
-    assert best is not None
-    return best[2]
+        for j, hits in enumerate(tree.query_ball_point(up, r=1.15 * nn)):
+            like += int(np.sum(el_lo[hits] == el_up[j]))
+        keys.append(((-round(float(d.min()), 2), like, float(layer)), i))
+    keys.sort()
+    return [i for _, i in keys]
 
 
 def _collisions(lower: np.ndarray, upper: np.ndarray, box: tuple[float, float, float], *, z_split: float,

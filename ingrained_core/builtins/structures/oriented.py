@@ -234,9 +234,11 @@ def orient(bulk: Any, uvw_project: tuple[int, int, int], uvw_upward: tuple[int, 
         period_c: float | None = float(np.linalg.norm(t_up))
     else:
         n_c, period_c = None, None
-    right = np.cross(b_hat, u)
+    # the screen's right is up x beam (the published Ni/M3B2 cell and its image fix the sense;
+    # with it a positive tilt turns the crystal counter-clockwise on the screen)
+    right = np.cross(u, b_hat)
     right /= np.linalg.norm(right)
-    R = np.array([-b_hat, right, u])
+    R = np.array([b_hat, right, u])
     # the horizontal: exact when it is a rational direction, else a near-coincidence vector
     width_uvw = lat.rational_direction(right, tl.conv, max_index=max_index, tol_deg=1e-7)
     if width_uvw is not None:

@@ -136,11 +136,15 @@ class HaadfConvolution:
     def _columns_at(self, params: HaadfParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """Column x (Å, from the cell's left edge), y (Å, from the grown cell's centre), weight."""
         proj = self.projection
-        state = proj.interface(params.interface_width)
+        state = proj.interface(params.interface_width, params.interface_shift)
         weights = self.atom_weights(params)
         col_w = proj.column_weights(weights, state.kept if state.removed else None)
         y = proj.column_y + params.interface_width * proj.column_upper
+        if params.cell_shift:
+            y = np.mod(y + params.cell_shift, proj.height + params.interface_width)
         x = proj.column_x
+        if params.interface_shift:
+            x = np.mod(x + params.interface_shift * proj.column_upper, proj.width)
         if self.placement == "incostem":
             x, y = incostem_placement(x, y, proj.width, proj.height + params.interface_width, params.pixel_size)
         y_rel = y - 0.5 * (proj.height + params.interface_width)
@@ -237,7 +241,7 @@ class HaadfConvolution:
     def structure_at(self, params: HaadfParams) -> Any:
         """The structure as simulated: upper grain shifted by interface_width, collisions removed."""
         params = HaadfParams.coerce(params)
-        return self.projection.structure_at(params.interface_width)
+        return self.projection.structure_at(params.interface_width, params.interface_shift)
 
     def column_positions(self, params: HaadfParams) -> dict[str, np.ndarray]:
         """Where each column lands in the simulated crop: {"row", "col", "weight", "symbols"}.

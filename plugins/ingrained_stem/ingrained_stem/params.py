@@ -17,6 +17,15 @@ class ImageSideParams(ModelParams):
     interface_width: float = param_field(
         0.0, ge=-3.0, le=3.0, unit="Å", description="extra gap between the lower and upper grain"
     )
+    interface_shift: float = param_field(
+        0.0, ge=-50.0, le=50.0, unit="Å", free=False,
+        description="rigid shift of the upper grain along the image width (modulo the interface period)",
+    )
+    cell_shift: float = param_field(
+        0.0, ge=-200.0, le=200.0, unit="Å", free=False,
+        description="rigid shift of the whole structure up the image, modulo the cell height (where the "
+        "crop, centred on the cell centre, sits in the structure)",
+    )
     source_size: float = param_field(
         1.0, ge=0.0, le=4.0, unit="Å",
         description="FWHM of the Gaussian source-size blur (the published runs called it 'defocus')",

@@ -191,11 +191,13 @@ class ProjectedStructure:
         empty = np.zeros(0, dtype=np.int64)
         self._pair_lower = self._pair_upper = empty
         self._pair_dxx = self._pair_dzz = np.zeros(0)
+        self._cand_lower = self._cand_upper = empty
         if lower.size and upper.size:
             lower_top = self.y[lower].max()
             upper_bottom = self.y[upper].min()
             lo = lower[self.y[lower] >= upper_bottom - reach]
             up = upper[self.y[upper] <= lower_top + reach]
+            self._cand_lower, self._cand_upper = lo, up  # for a shifted upper grain
             if lo.size and up.size:
                 dx = self.x[up][None, :] - self.x[lo][:, None]
                 dx -= self.width * np.rint(dx / self.width)
@@ -207,23 +209,34 @@ class ProjectedStructure:
                 self._pair_dxx, self._pair_dzz = dxx[i, j], dzz[i, j]
         self._candidates_window = window
 
-    def interface(self, width: float) -> InterfaceState:
-        """Kept atoms after moving the upper grain up by ``width`` Å and removing collisions."""
+    def interface(self, width: float, shift: float = 0.0) -> InterfaceState:
+        """Kept atoms after moving the upper grain up by ``width`` Å (and by ``shift`` Å along
+        the width, periodic) and removing collisions."""
         width = float(width)
         if abs(width) > self._candidates_window:
             self._prepare_candidates(max(3.0, math.ceil(abs(width))))
         kept = np.ones(len(self.species), dtype=bool)
-        if self._pair_upper.size:
-            dy = (self.y[self._pair_upper] + width) - self.y[self._pair_lower]
-            close = (self._pair_dxx + dy * dy + self._pair_dzz) < self.collision_distance**2
-            kept[self._pair_upper[close]] = False
+        if shift == 0.0:  # the precomputed pairs: only dy changes with the width
+            if self._pair_upper.size:
+                dy = (self.y[self._pair_upper] + width) - self.y[self._pair_lower]
+                close = (self._pair_dxx + dy * dy + self._pair_dzz) < self.collision_distance**2
+                kept[self._pair_upper[close]] = False
+        elif (lo := self._cand_lower).size and (up := self._cand_upper).size:
+            dx = (self.x[up][None, :] + float(shift)) - self.x[lo][:, None]
+            dx -= self.width * np.rint(dx / self.width)
+            dz = self.z[up][None, :] - self.z[lo][:, None]
+            dz -= self.depth * np.rint(dz / self.depth)
+            dy = (self.y[up][None, :] + width) - self.y[lo][:, None]
+            close = (dx * dx + dy * dy + dz * dz) < self.collision_distance**2
+            kept[up[close.any(axis=0)]] = False
         return InterfaceState(width=width, kept=kept, removed=int((~kept).sum()))
 
-    def structure_at(self, width: float) -> Any:
-        """The pymatgen Structure as simulated at ``width``: shifted, grown, collisions removed."""
+    def structure_at(self, width: float, shift: float = 0.0) -> Any:
+        """The pymatgen Structure as simulated at ``width`` (and ``shift`` along the width):
+        shifted, grown, collisions removed."""
         from pymatgen.core import Lattice, Structure
 
-        state = self.interface(width)
+        state = self.interface(width, shift)
         iv = self._axis_index[2]
         matrix = np.array(self.structure.lattice.matrix, dtype=float)
         unit_v = matrix[iv] / np.linalg.norm(matrix[iv])
@@ -233,6 +246,10 @@ class ProjectedStructure:
         matrix[iv] = unit_v * new_height
         cart = np.array(self.structure.cart_coords, dtype=float)
         cart = cart + np.outer(self.grain * width, unit_v)
+        if shift:
+            ih = self._axis_index[1]
+            unit_h = matrix[ih] / np.linalg.norm(matrix[ih])
+            cart = cart + np.outer(self.grain * float(shift), unit_h)
         keep = np.nonzero(state.kept)[0]
         props = {k: [v[i] for i in keep] for k, v in self.structure.site_properties.items()}
         props["grain"] = [int(self.grain[i]) for i in keep]

@@ -1,0 +1,275 @@
+"""A bicrystal recipe is screened when it is fused (issue 13, item 4).
+
+A recipe (``[structure] builder = "bicrystal"`` built from its slabs) has several discrete
+realisations (:mod:`ingrained_core.builtins.structures.enumerate`). Fusing it:
+
+1. enumerates the distinct candidates (``screen = "auto"``; a list of indices screens
+   those only; ``"none"`` or a single candidate is a plain fuse) — more than
+   ``screen_limit`` is an error naming the constraint to tighten; ``also = [files]`` adds
+   structure files (e.g. a published structure) as candidates;
+2. fuses each candidate with ``screen_budget`` evaluations into ``candidates/NN-<name>/``
+   (its config pins the candidate's choices, so each is an ordinary run directory);
+3. gives the best ``screen_keep`` the full fit (a resume of their screen run with the
+   configured budget, so no evaluation is repeated);
+4. ranks them (``ranking.csv``, ``ranking.md``, ``contact_sheet.png``, the machinery of
+   :mod:`.screen`) and makes the run directory the winner's: its ``config.toml``,
+   ``best.json`` (with ``screen`` — the winner, its choices, the ranking — and
+   ``structure_choices``), images and structure files, so that ``simulate --from-run``
+   regenerates it. ``screen.json`` records the progress; ``resume`` continues an interrupted
+   screen without repeating finished candidates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingrained_core.engine.config import RunConfig, validate_config
+from ingrained_core.engine.run import FuseResult
+from ingrained_core.engine.screen_options import (
+    SCREEN_KEYS,
+    ScreenOptions,
+    split_screen_options,
+)
+from ingrained_core.plugin import files as atomic
+from ingrained_core.plugin.errors import ConfigError, IngrainedError
+
+STATE = "screen.json"
+WINNER_FILES = ("config.toml", "best.json", "experiment.npy", "simulation.npy", "fused.png", "structure.cif",
+                "structure.vasp", "strain.json", "progress.csv")
+
+
+@dataclass
+class Plan:
+    """The candidates of a recipe screen: (name, structure section) each, and the options."""
+
+    options: ScreenOptions
+    entries: list[dict[str, Any]]  # {"name", "structure", "choices", "kind"}
+
+
+def plan_screen(cfg: RunConfig) -> Plan | None:
+    """The screen of ``cfg`` when it fuses a bicrystal recipe with more than one candidate,
+    else None (a plain fuse)."""
+    st = cfg.structure
+    if st is None or st.builder != "bicrystal":
+        return None
+    options, fields = split_screen_options(st.builder_fields(), cfg.base_dir)
+    if options.screen == "none":
+        return None
+    from ingrained_core.builtins.structures.bicrystal import BicrystalConfig
+    from ingrained_core.builtins.structures.enumerate import enumerate_candidates, pin
+
+    bc = BicrystalConfig.model_validate(fields, context={"base_dir": cfg.base_dir})
+    if bc.structure_file is not None and not bc.rebuild:
+        return None
+    cands = enumerate_candidates(bc, limit=options.screen_limit if options.screen == "auto" else None)
+    if isinstance(options.screen, list):
+        bad = [i for i in options.screen if not 0 <= i < len(cands)]
+        if bad:
+            raise ConfigError(f"[structure] screen: candidate index(es) {bad} out of range; the recipe has "
+                              f"{len(cands)} distinct candidates (0..{len(cands) - 1})")
+        cands = [c for c in cands if c.index in options.screen]
+    if len(cands) <= 1 and not options.also:
+        return None
+    recipe = bc.model_dump(mode="json", exclude_unset=True, exclude={"structure_file", "rebuild"})
+    entries = []
+    for c in cands:
+        section = {"builder": "bicrystal", **pin(recipe, c.result.report), "screen": "none"}
+        entries.append({"name": f"{c.index:02d}-{c.name}", "structure": section, "kind": "recipe",
+                        "choices": c.result.report["choices"], "candidate": c.index})
+    for k, path in enumerate(options.also):
+        if not path.is_file():
+            raise ConfigError(f"[structure] also: {path} not found")
+        entries.append({"name": f"{len(cands) + k:02d}-also-{path.stem}", "kind": "file", "choices": None,
+                        "structure": {"builder": "file", "path": str(path)}, "candidate": str(path)})
+    return Plan(options, entries)
+
+
+def default_budget(cfg: RunConfig) -> int:
+    """Evaluations per candidate in the screen: a scan-powell first round (13 points per free
+    parameter) and a short Powell line search besides."""
+    from ingrained_core.engine.problem import build_model
+
+    _, space = build_model(cfg)
+    return 13 * max(1, len(space.free_names)) + 20
+
+
+def _candidate_data(cfg: RunConfig, entry: dict[str, Any], max_evals: int) -> dict[str, Any]:
+    data = cfg.model_dump(mode="json")
+    data["base_dir"] = str(cfg.base_dir) if cfg.base_dir else None
+    data["structure"] = dict(entry["structure"])
+    opt = dict(data.get("optimizer") or {})
+    opt["max_evals"] = int(max_evals)
+    data["optimizer"] = opt
+    return data
+
+
+def candidate_task(config_data: dict[str, Any], run_dir: str, index: int, max_evals: int) -> dict[str, Any]:
+    """One candidate (module level, so that processes and dask can run it): fuse it into
+    ``run_dir``, or continue it there (resume) when it has a log, up to ``max_evals``."""
+    from ingrained_core.engine.reporting import QuietReporter
+    from ingrained_core.engine.run import fuse, resume
+
+    t0 = time.monotonic()
+    rd = Path(run_dir)
+    if (rd / "config.toml").exists() and (rd / "progress.csv").exists():
+        result = resume(rd, overrides=[f"optimizer.max_evals={int(max_evals)}"], reporter=QuietReporter())
+    else:
+        cfg = validate_config(config_data, Path(config_data.get("base_dir") or "."), source=f"candidate {run_dir}")
+        result = fuse(cfg, rd, force=True, reporter=QuietReporter())
+    best = result.best
+    return {"index": index, "fom": float(best["fom"]), "d_trans": int(best["d_trans"]), "d_sim": float(best["d_sim"]),
+            "evaluations": int(best.get("evaluations_all_starts", best.get("evaluations", 0))),
+            "elapsed_s": round(time.monotonic() - t0, 3), "status": "finished", "error": "",
+            "run_dir": str(rd), "stop_reason": best.get("stop_reason")}
+
+
+def _run_all(tasks: list[tuple[Any, ...]], executor: str, scheduler: str | None):  # type: ignore[no-untyped-def]
+    if scheduler or executor == "dask":
+        from ingrained_core.engine.parallel import dask_map
+
+        yield from dask_map(candidate_task, tasks, scheduler=scheduler)
+        return
+    if executor == "processes" and len(tasks) > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        from ingrained_core.engine.parallel import default_workers
+
+        with ProcessPoolExecutor(max_workers=default_workers(len(tasks))) as pool:
+            futures = {pool.submit(candidate_task, *t): t[2] for t in tasks}
+            for fut in as_completed(futures):
+                try:
+                    yield futures[fut], fut.result(), None
+                except Exception as exc:  # noqa: BLE001 - one candidate's failure is reported
+                    yield futures[fut], None, exc
+        return
+    for t in tasks:
+        try:
+            yield t[2], candidate_task(*t), None
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one candidate's failure is reported
+            yield t[2], None, exc
+
+
+def fuse_screened(cfg: RunConfig, out: str | Path, plan: Plan, *, force: bool = False, reporter: Any = None,
+                  scheduler: str | None = None) -> FuseResult:
+    """Screen the recipe's candidates, fit the best fully, make ``out`` the winner's run."""
+    from ingrained_core.engine.reporting import QuietReporter
+    from ingrained_core.engine.run import prepare_run_dir
+
+    reporter = reporter or QuietReporter()
+    out = Path(out).resolve()
+    prepare_run_dir(out, force=force)
+    if force:
+        import shutil
+
+        shutil.rmtree(out / "candidates", ignore_errors=True)
+        (out / STATE).unlink(missing_ok=True)
+    budget = plan.options.screen_budget or default_budget(cfg)
+    full = cfg.optimizer.max_evals or 10**9
+    state = {"kind": "recipe-screen", "budget": budget, "keep": plan.options.screen_keep, "full_max_evals": full,
+             "entries": plan.entries, "config": {**cfg.model_dump(mode="json"),
+                                                 "base_dir": str(cfg.base_dir) if cfg.base_dir else None},
+             "screened": {}, "full": {}}
+    atomic.write_json(out / STATE, state)
+    return _continue(out, state, reporter, scheduler)
+
+
+def resume_screened(run_dir: str | Path, *, reporter: Any = None, scheduler: str | None = None) -> FuseResult:
+    """Continue an interrupted recipe screen (finished candidates are not run again)."""
+    from ingrained_core.engine.reporting import QuietReporter
+
+    run_dir = Path(run_dir).resolve()
+    state = json.loads((run_dir / STATE).read_text())
+    return _continue(run_dir, state, reporter or QuietReporter(), scheduler)
+
+
+def is_screen_dir(run_dir: str | Path) -> bool:
+    return (Path(run_dir) / STATE).is_file()
+
+
+def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | None) -> FuseResult:
+    base = state["config"]
+    cfg = validate_config(dict(base), Path(base.get("base_dir") or out))
+    entries = state["entries"]
+    executor = cfg.optimizer.executor
+    scheduler = scheduler or getattr(cfg.optimizer, "scheduler", None)
+    reporter.message(f"ingrained fuse: screening {len(entries)} structure candidates of the recipe "
+                     f"({state['budget']} evaluations each, the best {state['keep']} fitted fully) -> {out}")
+    for stage, max_evals in (("screened", state["budget"]), ("full", state["full_max_evals"])):
+        if stage == "full":
+            ok = sorted((int(i), r) for i, r in state["screened"].items() if r["status"] == "finished")
+            ok.sort(key=lambda t: (t[1]["fom"], t[0]))
+            todo_idx = [i for i, _ in ok[: state["keep"]]]
+        else:
+            todo_idx = list(range(len(entries)))
+        tasks = []
+        for i in todo_idx:
+            if str(i) in state[stage]:
+                continue
+            run_dir = out / "candidates" / entries[i]["name"]
+            tasks.append((_candidate_data(cfg, entries[i], max_evals), str(run_dir), i, max_evals))
+        for i, rec, err in _run_all(tasks, executor, scheduler):
+            name = entries[i]["name"]
+            if err is not None:
+                msg = str(err).strip() if isinstance(err, IngrainedError) else f"{type(err).__name__}: {err}"
+                reporter.message(f"candidate {name} failed: {msg}", "error")
+                rec = {"index": i, "fom": math.nan, "d_trans": "", "d_sim": math.nan, "evaluations": 0,
+                       "elapsed_s": "", "status": "failed", "error": msg,
+                       "run_dir": str(out / "candidates" / name)}
+            elif rec.get("stop_reason") == "interrupted":  # not finished: resume runs it on
+                reporter.message(f"candidate {name} interrupted; 'ingrained resume {out}' continues", "warning")
+                atomic.write_json(out / STATE, state)
+                return FuseResult({"status": "interrupted", "stop_reason": "interrupted", "candidate": name}, out, [])
+            else:
+                reporter.message(f"candidate {name} ({'full fit' if stage == 'full' else 'screen'}): "
+                                 f"FOM {rec['fom']:.5f} ({rec['evaluations']} evaluations)")
+            state[stage][str(i)] = rec
+            atomic.write_json(out / STATE, state)
+    return _finish(out, state, reporter)
+
+
+def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
+    from ingrained_core.apps.screen import rank_rows, write_contact_sheet, write_ranking
+
+    entries = state["entries"]
+    rows = []
+    for i, e in enumerate(entries):
+        rec = state["full"].get(str(i)) or state["screened"].get(str(i))
+        if rec is None:
+            continue
+        row = {**rec, "candidate": e["name"], "index": i,
+               "stage": "full fit" if str(i) in state["full"] else "screen"}
+        rows.append(row)
+    ranked = rank_rows(rows)
+    write_ranking(out, ranked)
+    write_contact_sheet(out / "contact_sheet.png", ranked)
+    best = next((r for r in ranked if r["status"] == "finished"), None)
+    if best is None:
+        raise IngrainedError("every structure candidate failed: " + "; ".join(
+            f"{r['candidate']}: {r['error']}" for r in ranked))
+    win_dir = Path(best["run_dir"])
+    for name in WINNER_FILES:
+        if (win_dir / name).exists():
+            atomic.write_bytes(out / name, (win_dir / name).read_bytes())
+    record = json.loads((win_dir / "best.json").read_text())
+    winner = entries[best["index"]]
+    record["structure_choices"] = ({**(winner["choices"] or {}), "candidate": winner["candidate"]}
+                                   if winner["choices"] else {"candidate": winner["candidate"], "file": True})
+    record["screen"] = {
+        "winner": winner["name"], "candidates": len(entries), "budget": state["budget"], "keep": state["keep"],
+        "ranking": [{"rank": r["rank"], "candidate": r["candidate"], "fom": r["fom"], "stage": r.get("stage"),
+                     "status": r["status"]} for r in ranked],
+    }
+    atomic.write_json(out / "best.json", record)
+    reporter.message(f"structure candidate {winner['name']} wins (FOM {record['fom']:.5f})")
+    reporter.end(record)
+    return FuseResult(record, out, [record])
+
+
+__all__ = ["SCREEN_KEYS", "Plan", "fuse_screened", "is_screen_dir", "plan_screen", "resume_screened"]

@@ -1,0 +1,105 @@
+"""A recipe fused with screening finds the structure it was given (issue 13, items 4 and 5).
+
+The experiment is simulated from candidate k of the CdTe twin recipe (the HAADF forward
+model, seeded Gaussian noise), the recipe is fused with ``screen = "auto"``, and candidate
+k must win; the run directory holds the screen's ranking and contact sheet, best.json names
+the winner and its choices, simulate --from-run regenerates the winner's simulation and
+resume does not repeat finished candidates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .test_choices import EXAMPLES, recipe
+
+#: The truth's fixed image parameters (a small crop, a coarse pixel: fast evaluations).
+TRUE = {"pixel_size": 0.3, "interface_width": 0.0, "source_size": 1.0, "shear_x": 0.0, "shear_y": 0.0,
+        "stretch_x": 0.0, "stretch_y": 0.0}
+
+
+def _recipe_section() -> dict:
+    d = recipe("cdte_twin")
+    for k in ("slab_1", "slab_2"):
+        d[k]["unit_cell"] = str(EXAMPLES / "cdte_twin" / d[k]["unit_cell"])
+    return {"builder": "bicrystal", **d}
+
+
+def _experiment(tmp: Path, k: int, seed: int) -> Path:
+    """Candidate k of the recipe simulated at TRUE (crop 81 x 61 px), noise sigma 0.15 of its range."""
+    from ingrained_stem.model import HaadfConvolution
+
+    from ingrained_core.builtins.structures.bicrystal import BicrystalBuilder
+    from ingrained_core.builtins.structures.enumerate import enumerate_candidates
+
+    sec = _recipe_section()
+    sec.pop("builder")
+    cands = enumerate_candidates(BicrystalBuilder.Config.model_validate(sec))
+    model = HaadfConvolution(cands[k].result.structure)
+    img = model.simulate(model.Params(**TRUE, crop_height=81, crop_width=61)).array
+    rng = np.random.default_rng(seed)
+    img = img + rng.normal(0.0, 0.15 * float(np.ptp(img)), img.shape)
+    path = tmp / "experiment.npy"
+    np.save(path, img.astype(np.float64))
+    return path
+
+
+def _config(tmp: Path, exp: Path, **screen) -> Path:
+    import tomli_w
+
+    params = {k: {"start": v, "fixed": True} for k, v in TRUE.items()}
+    params["source_size"] = {"start": 1.1, "min": 0.8, "max": 1.4}
+    params["crop_height"] = {"start": 61, "fixed": True}
+    params["crop_width"] = {"start": 41, "fixed": True}
+    cfg = {
+        "experiment": {"path": str(exp), "pixel_size": TRUE["pixel_size"]},
+        "structure": {**_recipe_section(), **screen},
+        "forward_model": {"name": "haadf", "params": params},
+        "fom": {"alpha": 0.1, "beta": 1.0, "similarity": "ssim"},
+        "optimizer": {"name": "scan-powell", "max_evals": 10, "executor": "serial"},
+    }
+    path = tmp / "fuse.toml"
+    path.write_bytes(tomli_w.dumps(cfg).encode())
+    return path
+
+
+def _fuse(cfg: Path, out: Path):
+    from ingrained_core.apps.api import fuse
+
+    return fuse(cfg, out)
+
+
+@pytest.mark.parametrize("k", [0, pytest.param(2, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow)])
+def test_screen_finds_the_candidate_it_was_given(tmp_path: Path, k: int) -> None:
+    exp = _experiment(tmp_path, k, seed=13 + k)
+    res = _fuse(_config(tmp_path, exp, screen_budget=4, screen_keep=2), tmp_path / "run")
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["screen"]["candidates"] == 5
+    assert best["structure_choices"]["candidate"] == k, best["screen"]["ranking"]
+    assert res.best["structure_choices"]["candidate"] == k
+    for name in ("ranking.csv", "ranking.md", "contact_sheet.png", "strain.json", "config.toml"):
+        assert (tmp_path / "run" / name).is_file(), name
+    assert len(list((tmp_path / "run" / "candidates").iterdir())) == 5
+
+
+def test_screen_outputs_resume_and_simulate_from_run(tmp_path: Path) -> None:
+    from ingrained_core.apps.api import resume, simulate
+
+    exp = _experiment(tmp_path, 1, seed=3)
+    run = tmp_path / "run"
+    _fuse(_config(tmp_path, exp, screen=[0, 1, 3], screen_budget=3, screen_keep=1), run)
+    best = json.loads((run / "best.json").read_text())
+    assert best["screen"]["candidates"] == 3 and best["structure_choices"]["candidate"] == 1
+    assert best["structure_choices"]["slab_1"]["termination_index"] is not None
+    sim, _, _ = simulate(from_run=run)
+    assert np.array_equal(sim, np.load(run / "simulation.npy"))
+    # resume: nothing is run again (every candidate finished); the logs keep their length
+    logs = {p.parent.name: p.read_text() for p in (run / "candidates").glob("*/progress.csv")}
+    again = resume(run)
+    assert again.best["structure_choices"]["candidate"] == 1
+    assert {p.parent.name: p.read_text() for p in (run / "candidates").glob("*/progress.csv")} == logs
+    ranking = (run / "ranking.md").read_text()
+    assert "01-" in ranking and ranking.count("\n") == 2 + 3
