@@ -8,7 +8,8 @@ import pytest
 
 from ingrained_core.apps.benchmark import CASES, case_overrides, markdown_table, run_case, trace_figures
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..conftest import real_file
+
 
 
 def test_trace_figures_reads_time_and_evaluations_to_the_target() -> None:
@@ -30,8 +31,7 @@ def test_crop_is_fixed_at_the_papers_best_size() -> None:
 
 @pytest.mark.slow
 def test_one_short_twin_case(tmp_path: Path) -> None:
-    if not (DATA / "stem" / "cdte_twin" / "HAADF26.dm3").is_file():
-        pytest.skip("real data not found")
+    real_file("cdte_twin/HAADF26.dm3")
     rec = run_case(CASES["twin"], time_limit=3.0, runs_dir=tmp_path, samples=8, overrides=[])
     assert rec["crop"] == [195, 153] and rec["stop_reason"] in ("time_limit", "converged")
     best = (tmp_path / "twin" / "best.json").read_text()
