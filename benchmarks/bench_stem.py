@@ -27,7 +27,7 @@ import numpy as np
 from ingrained_core.apps.benchmark import machine, reference_workload
 
 REPO = Path(__file__).resolve().parents[1]
-TWIN = (REPO / ".." / "shared" / "data" / "stem" / "cdte_twin" / "bicrystal.POSCAR.vasp").resolve()
+TWIN = REPO / "examples" / "cdte_twin" / "bicrystal.POSCAR.vasp"
 START = {
     "pixel_size": 0.20716817,
     "interface_width": 0.20,
