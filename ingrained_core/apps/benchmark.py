@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from ingrained_core.apps.benchmark_modes import DEFAULTS, apply_modes, combinations, mode_label
 from ingrained_core.plugin.errors import ConfigError, IngrainedError
@@ -465,7 +466,7 @@ def run_benchmark(cases: list[str], *, time_limit: float = 300.0, out: str | Pat
             try:
                 rec = run_case(CASES[name], time_limit=time_limit, runs_dir=runs, samples=samples,
                                overrides=list(overrides or []), modes=m, run_name=run_name, echo=say)
-            except IngrainedError as exc:
+            except (IngrainedError, ValidationError) as exc:  # a user error of this case: recorded, next case
                 rec = {"case": name, "modes": dict(m), "mode": label, "error": str(exc)}
                 say(f"case {name} ({label}) failed: {exc}")
             else:

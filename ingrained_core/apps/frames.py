@@ -94,7 +94,7 @@ def ffmpeg_executable() -> str:
     try:
         import imageio_ffmpeg
     except ImportError:  # pragma: no cover - a core dependency
-        raise ConfigError("no ffmpeg found: install ffmpeg or imageio-ffmpeg") from None
+        raise ConfigError("no ffmpeg found for --movie: install ffmpeg, or pip install 'ingrained[movie]' (imageio-ffmpeg)") from None
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
