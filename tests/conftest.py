@@ -4,7 +4,7 @@ tests/reliability and tests/scale.
 
 The real data is part of the repository (examples/cdte_twin, examples/ni_m3b2,
 examples/cu2o_111, each with its image_credit.txt): a real-data test never skips; a missing
-file fails the test (:func:`real_file`), and :func:`pytest_sessionfinish` fails a CI run
+file fails the test (:func:`real_file`), and :class:`SkipWatch` fails a CI run
 (``CI`` or ``INGRAINED_CI`` set) in which any test skipped for a reason other than an
 optional tool the README's test command does not install (:data:`ALLOWED_SKIPS`).
 
@@ -98,20 +98,14 @@ def examples_dir() -> Path:
 
 # -- CI: no skip for missing real data ---------------------------------------------------------
 
-_SKIPS: list[tuple[str, str]] = []
-
 
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2])
-    return str(longrepr)
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Collect every skip (under pytest-xdist the controller receives the workers' reports)."""
-    if report.skipped and not hasattr(report, "wasxfail"):
-        _SKIPS.append((report.nodeid, _skip_reason(report)))
+        reason = str(longrepr[2])
+    else:
+        reason = str(longrepr)
+    return reason.removeprefix("Skipped: ")
 
 
 def _ci() -> bool:
@@ -125,16 +119,35 @@ def disallowed_skips(skips: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(node, why) for node, why in skips if not any(re.search(p, why) for p in ALLOWED_SKIPS)]
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI, a skip other than an allowed missing tool fails the run (exit status 1)."""
-    if hasattr(session.config, "workerinput") or not _ci():
-        return  # an xdist worker (the controller decides), or not a CI run
-    bad = disallowed_skips(_SKIPS)
-    if bad:
-        lines = "\n".join(f"  {node}: {why}" for node, why in bad)
-        sys.stderr.write(f"\nCI: {len(bad)} test(s) skipped for a reason CI does not accept "
-                         f"(real data or an installed tool missing):\n{lines}\n")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+class SkipWatch:
+    """Collects a session's skips; in CI, fails the session on one CI does not accept.
+
+    Under pytest-xdist the controller receives the workers' reports, so it sees every skip
+    and sets the exit status; the workers' own instances stay silent.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.skips: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and not hasattr(report, "wasxfail"):
+            self.skips.append((report.nodeid, _skip_reason(report)))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput") or not _ci():
+            return  # an xdist worker (the controller decides), or not a CI run
+        bad = disallowed_skips(self.skips)
+        if bad:
+            lines = "\n".join(f"  {node}: {why}" for node, why in bad)
+            sys.stderr.write(f"\nCI: {len(bad)} test(s) skipped for a reason CI does not accept "
+                             f"(real data or an installed tool missing):\n{lines}\n")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("ingrained-skip-watch"):
+        config.pluginmanager.register(SkipWatch(config), "ingrained-skip-watch")
 
 
 def run_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
