@@ -93,7 +93,7 @@ def ffmpeg_executable() -> str:
         return exe
     try:
         import imageio_ffmpeg
-    except ImportError:  # pragma: no cover - a core dependency
+    except ImportError:  # the optional extra 'movie'
         raise ConfigError("no ffmpeg found for --movie: install ffmpeg, or pip install 'ingrained[movie]' (imageio-ffmpeg)") from None
     return imageio_ffmpeg.get_ffmpeg_exe()
 

@@ -23,6 +23,7 @@ def list_(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="ingrained plugins")
@@ -37,5 +38,6 @@ def list_(as_json: bool) -> None:
         else:
             status = f"{r['status']}: {message}"
         style = "green" if r["status"] == "ok" else ("yellow" if r["status"] == "missing dependency" else "red")
-        table.add_row(r["kind"], r["name"], r["distribution"], r["version"], f"[{style}]{status}[/{style}]")
+        # escaped: an install hint such as pip install 'ingrained[mp]' is text, not rich markup
+        table.add_row(r["kind"], r["name"], r["distribution"], r["version"], f"[{style}]{escape(status)}[/{style}]")
     Console().print(table)
