@@ -60,7 +60,8 @@ FAST |= {(c, "preview") for c in ("dm3-cut-0.9", "zero-byte", "missing", "inf", 
 
 
 def _cut(src: Path, frac: float, dst: Path) -> Path:
-    real_file(src.relative_to(EXAMPLES).as_posix())  # fails (never skips) when missing
+    if src.is_relative_to(EXAMPLES):
+        real_file(src.relative_to(EXAMPLES).as_posix())  # a real file: fails (never skips) when missing
     raw = src.read_bytes()
     dst.write_bytes(raw[: max(1, int(len(raw) * frac))])
     return dst
