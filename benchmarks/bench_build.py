@@ -1,6 +1,6 @@
 """Benchmark of the bicrystal builder on the paper's two cases (issue 5).
 
-Builds, from the slab configs in ``../shared/data/stem/*/config.json`` with the bundled
+Builds, from the slab configs in ``examples/*/bicrystal.json`` with the bundled
 library cells (CdTe at a0 = 6.629 Å as the paper), the CdTe twin (576 atoms) and the Ni/M3B2
 interface (~2000 atoms), ``--repeats`` times each after one warm-up build, and reports the
 first (cold, includes imports and file reads) and the median warm build time. Target:
@@ -21,11 +21,11 @@ import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STEM = (REPO / ".." / "shared" / "data" / "stem").resolve()
+STEM = REPO / "examples"
 
 
 def _config(case: str) -> tuple[dict, Path]:
-    data = json.loads((STEM / case / "config.json").read_text())
+    data = json.loads((STEM / case / "bicrystal.json").read_text())
     data.update(rebuild=True, source="library")
     if case == "cdte_twin":
         for k in ("slab_1", "slab_2"):

@@ -4,13 +4,14 @@ Cases: CdTe twin (Case 1) and Ni/M3B2 (Case 2), HAADF with the published structu
 preprocessing, start points, bounds and vertical bias; Cu2O(111) STM (Case 3) with the
 synthetic density of examples/cu2o_111. The crop is fixed at the paper's best size
 (195 x 153, 283 x 169, 79 x 79) and the FOM is the paper's (8-bit SSIM, 35-px window).
-See ``ingrained_core/benchmark.py`` for what is measured and docs/performance.md for the
+See ``ingrained_core/apps/benchmark.py`` for what is measured and docs/performance.md for the
 figures.
 
-    python benchmarks/bench_paper.py [--cases twin,ni,cu2o] [--time 300] [--out benchmarks/results]
+    python benchmarks/bench_paper.py [--cases twin,ni,cu2o] [--time 300] [--out DIR]
                                      [--samples 100] [--set KEY=VALUE ...]
 
-Writes ``<date>.json`` and ``<date>.md`` into the output folder. A full run takes about
+Writes ``paper-<YYYYmmdd-HHMMSS>.json`` and ``.md`` into the output folder (default: a new
+``./ingrained-benchmark-<YYYYmmdd-HHMMSS>/``; never overwrites). A full run takes about
 (time + 30 s) per case.
 """
 
@@ -27,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="twin,ni,cu2o")
     parser.add_argument("--time", type=float, default=300.0, help="wall-time limit of each case's fuse (s)")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
-    parser.add_argument("--runs", type=Path, default=None, help="folder for the run directories (default: temporary)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: a new ./ingrained-benchmark-<timestamp>/)")
+    parser.add_argument("--runs", type=Path, default=None, help="folder for the run directories (default: runs/ in the output folder)")
     parser.add_argument("--samples", type=int, default=100, help="distinct-parameter evaluations timed per case")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     print(result["table"])
     for p in result["paths"]:
         print(p)
-    return 0
+    return 1 if result["failed"] else 0
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = (REPO / ".." / "shared" / "data" / "stem").resolve()
+DATA = REPO / "examples"
 sys.path.insert(0, str(REPO))
 
 TWIN_START = {"pixel_size": 0.20716817, "interface_width": 0.20, "source_size": 1.25, "shear_x": 0.0, "shear_y": 0.0,

@@ -17,6 +17,19 @@ evaluations with distinct parameters (cold path: nothing is cached on parameters
 of evaluations; and one ``fuse`` with the case's optimizer settings under a wall-time limit,
 from whose ``progress.csv`` come the best FOM (d_trans, d_sim), the evaluations and seconds to
 reach the paper's best FOM, and the best FOM after 60 s and at the limit.
+
+Output: a new folder ``./ingrained-benchmark-<timestamp>/`` by default (``--out`` names
+another; nothing there is overwritten), holding ``paper-<timestamp>.json`` and
+``paper-<timestamp>.md`` (rewritten after every case, so a finished case's record is kept
+whatever happens to the next one) and, unless ``--runs`` names another folder, ``runs/``
+with the cases' run directories. One record per case and mode (apps.benchmark_modes:
+``--structure``, ``--start``, ``--refine``).
+
+The Cu2O case's density: ``examples/cu2o_111/Cu2O_111.PARCHG`` if the example's
+make_density.py wrote it, else the same synthetic density made once with
+``ingrained_stm.synthetic`` (the logic of make_density.py) into the user's cache folder
+(:func:`cache_dir`: ``$INGRAINED_CACHE_DIR``, else platformdirs' user cache, else
+``$XDG_CACHE_HOME`` or ``~/.cache``, then ``ingrained/``) and reused from there.
 """
 
 from __future__ import annotations
@@ -30,15 +43,17 @@ import os
 import platform
 import pstats
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.apps.benchmark_modes import DEFAULTS, apply_modes, combinations, mode_label
+from ingrained_core.plugin.errors import ConfigError, IngrainedError
+from ingrained_core.plugin.files import write_text
 
 #: Target: one evaluation costs at most this fraction of the reference workload.
 EVAL_FRACTION_TARGET = 0.02
@@ -169,19 +184,86 @@ def trace_figures(rows: list[dict[str, Any]], paper_fom: float, marks: tuple[flo
     return out
 
 
+#: the synthetic Cu2O(111) density's file name (as examples/cu2o_111/fuse.toml names it)
+CU2O_DENSITY = "Cu2O_111.PARCHG"
+#: grid spacing (Å) of the example's synthetic density (examples/cu2o_111/make_density.py)
+CU2O_SPACING = 0.1
+
+
+def cache_dir() -> Path:
+    """The user's cache folder for ingrained: ``$INGRAINED_CACHE_DIR``, else platformdirs'
+    user cache folder, else ``$XDG_CACHE_HOME`` (or ``~/.cache``) + ``/ingrained``."""
+    env = os.environ.get("INGRAINED_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    try:
+        import platformdirs
+    except ImportError:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return base / "ingrained"
+    return Path(platformdirs.user_cache_dir("ingrained", appauthor=False))
+
+
+def cu2o_density(examples: Path | None = None, *, cache: Path | None = None, spacing: float = CU2O_SPACING,
+                 echo: Any = None) -> Path:
+    """The Cu2O case's synthetic density: the example's file when make_density.py wrote it,
+    else the cached copy, else made now (ingrained_stm.synthetic, ~15 s at 0.1 Å) and cached."""
+    local = (examples or examples_dir()) / "cu2o_111" / CU2O_DENSITY
+    if local.is_file():
+        return local
+    target = (cache or cache_dir()) / "cu2o_111" / f"Cu2O_111-synthetic-{spacing:g}A.PARCHG"
+    if target.is_file():
+        return target
+    try:
+        from ingrained_stm.synthetic import make_cu2o_111_parchg
+    except ImportError as exc:
+        raise ConfigError("benchmark case 'cu2o' makes its synthetic density with the STM plugin, which is not "
+                          "installed: pip install -e plugins/ingrained_stm") from exc
+    if echo:
+        echo(f"case cu2o: making the synthetic Cu2O(111) density once, into {target} "
+             "(the logic of examples/cu2o_111/make_density.py) ...")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem}-{os.getpid()}.PARCHG")
+    try:
+        make_cu2o_111_parchg(tmp, spacing=spacing)
+        os.replace(tmp, target)  # atomic: a concurrent or interrupted run never sees half a file
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def case_config(case: Case, *, time_limit: float, overrides: list[str], modes: dict[str, str] | None = None,
+                examples: Path | None = None, echo: Any = None) -> tuple[Any, Path]:
+    """The case's validated RunConfig and its config path: the example's ``fuse.toml`` with
+    the crop fixed and the time limit set, the modes applied, then the user's overrides."""
+    from ingrained_core.engine.config import apply_overrides, read_config_file, validate_config
+
+    examples = examples or examples_dir()
+    cfg_path = examples / case.config
+    if not cfg_path.is_file():
+        raise ConfigError(f"benchmark case {case.name!r}: config not found at {cfg_path}")
+    data = apply_overrides(read_config_file(cfg_path), case_overrides(case, time_limit))
+    if case.name == "cu2o":
+        model = data.setdefault("forward_model", {})
+        if not (cfg_path.parent / str(model.get("input", CU2O_DENSITY))).is_file():
+            model["input"] = str(cu2o_density(examples, echo=echo))
+    data = apply_modes(case, data, modes or dict(DEFAULTS))
+    data = apply_overrides(data, list(overrides))
+    return validate_config(data, cfg_path.parent, source=str(cfg_path)), cfg_path
+
+
 def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, overrides: list[str],
-             examples: Path | None = None) -> dict[str, Any]:
-    """Benchmark one case; returns its record (see the module docstring)."""
-    from ingrained_core.engine.config import load_config
+             examples: Path | None = None, modes: dict[str, str] | None = None, run_name: str | None = None,
+             echo: Any = None) -> dict[str, Any]:
+    """Benchmark one case in one mode; returns its record (see the module docstring)."""
     from ingrained_core.engine.problem import build_problem
     from ingrained_core.engine.progress import read_progress
     from ingrained_core.engine.run import fuse
     from ingrained_core.builtins.similarity import FloatSSIM7
 
-    cfg_path = (examples or examples_dir()) / case.config
-    if not cfg_path.is_file():
-        raise ConfigError(f"benchmark case {case.name!r}: config not found at {cfg_path}")
-    cfg = load_config(cfg_path, case_overrides(case, time_limit) + list(overrides))
+    modes = modes or dict(DEFAULTS)
+    cfg, cfg_path = case_config(case, time_limit=time_limit, overrides=overrides, modes=modes, examples=examples,
+                                echo=echo)
     t0 = time.perf_counter()
     problem = build_problem(cfg)
     setup_s = time.perf_counter() - t0
@@ -190,7 +272,7 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
     reference = timing["references_s"]
     ref_s = statistics.median(reference)
 
-    run_dir = runs_dir / case.name
+    run_dir = runs_dir / (run_name or case.name)
     t0 = time.perf_counter()
     result = fuse(cfg, run_dir, force=True)
     wall_s = time.perf_counter() - t0
@@ -206,8 +288,11 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
     eval_fraction = timing["ratio"]
     record = {
         "case": case.name,
+        "modes": dict(modes),
+        "mode": mode_label(modes),
         "description": case.description,
         "config": str(cfg_path),
+        "run_dir": str(run_dir),
         "crop": list(case.crop),
         "like_for_like": case.like_for_like,
         "paper_best_fom": case.paper_fom,
@@ -269,7 +354,8 @@ def _fmt(v: Any, digits: int = 5) -> str:
 
 def markdown_table(result: dict[str, Any]) -> str:
     """The benchmark as a Markdown table (one column per case)."""
-    cases = result["cases"]
+    failed = [c for c in result["cases"] if "error" in c]
+    cases = [c for c in result["cases"] if "error" not in c]
     limit = int(result["time_limit_s"])
     rows = [
         ("paper's best FOM (same crop)", lambda c: _fmt(c["paper_best_fom"]) + ("" if c["like_for_like"] else " (DFT density)")),
@@ -286,47 +372,110 @@ def markdown_table(result: dict[str, Any]) -> str:
         ("reference workload", lambda c: f"{1e3 * c['reference_workload_s']:.0f} ms"),
         ("evaluation / reference (target <= 2 %)", lambda c: f"{100 * c['eval_over_reference']:.2f} %"),
     ]
-    names = [c["case"] for c in cases]
+    names = [c["case"] if c.get("modes", DEFAULTS) == DEFAULTS else f"{c['case']} ({c['mode']})" for c in cases]
     lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for label, f in rows:
         lines.append(f"| {label} | " + " | ".join(f(c) for c in cases) + " |")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n" if cases else ""
+    for c in failed:
+        text += f"\n{c['case']} ({c.get('mode', '')}) failed: {c['error']}\n"
+    return text
 
 
-def run_benchmark(cases: list[str], *, time_limit: float = 300.0, out: str | Path = "benchmarks/results",
+def _fresh(path: Path) -> Path:
+    """``path``, or ``path`` with ``-2``, ``-3``, ... before its suffix: a name not yet taken."""
+    if not path.exists():
+        return path
+    n = 2
+    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists():
+        n += 1
+    return candidate
+
+
+def output_folder(out: str | Path | None, stamp: str) -> Path:
+    """The benchmark's output folder: ``out`` (made if missing), or by default a new
+    ``./ingrained-benchmark-<stamp>/`` (``-2``, ... when taken); never an existing default."""
+    if out is not None:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    while True:
+        folder = _fresh(Path.cwd() / f"ingrained-benchmark-{stamp}")
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            return folder
+        except FileExistsError:  # taken meanwhile by a concurrent run: the next name
+            continue
+
+
+def run_benchmark(cases: list[str], *, time_limit: float = 300.0, out: str | Path | None = None,
                   runs_dir: str | Path | None = None, samples: int = 100, overrides: list[str] | None = None,
-                  command: str = "", echo: Any = None) -> dict[str, Any]:
-    """Run the named cases one after the other; write ``<date>.json`` and ``<date>.md`` into ``out``."""
+                  modes: list[dict[str, str]] | None = None, command: str = "", echo: Any = None) -> dict[str, Any]:
+    """Run the named cases one after the other, in each mode combination (default: the
+    published one); after every case (re)write ``paper-<stamp>.json`` and ``paper-<stamp>.md``
+    in the output folder (:func:`output_folder`); a failing case is recorded with its error
+    and the others still run."""
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         raise ConfigError(f"unknown benchmark case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs = Path(runs_dir) if runs_dir else Path(tempfile.mkdtemp(prefix="ingrained-benchmark-"))
+    modes = modes or combinations({})
+    now = dt.datetime.now()
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    folder = output_folder(out, stamp)
+    json_path = _fresh(folder / f"paper-{stamp}.json")
+    md_path = _fresh(folder / f"paper-{stamp}.md")
+    json_path.touch()  # claim the names at once (no other run picks them)
+    md_path.touch()
+    runs = Path(runs_dir) if runs_dir else folder / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
     say = echo or (lambda s: None)
     result: dict[str, Any] = {
         "benchmark": "ingrained against the published results (paper Cases 1-3)",
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "date": now.isoformat(timespec="seconds"),
         "command": command,
+        "out": str(folder.resolve()),
+        "out_given": out is not None,
+        "runs": str(runs.resolve()),
+        "runs_given": runs_dir is not None,
+        "runs_dir": str(runs.resolve()),
         "time_limit_s": float(time_limit),
+        "samples": int(samples),
+        "overrides": list(overrides or []),
+        "modes": [mode_label(m) for m in modes],
         "eval_fraction_target": EVAL_FRACTION_TARGET,
-        "runs_dir": str(runs),
         "machine": machine(),
         "cases": [],
+        "complete": False,
     }
+    result["paths"] = [str(json_path), str(md_path)]
+
+    def write() -> str:
+        result["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        table = markdown_table(result)
+        write_text(json_path, json.dumps({k: v for k, v in result.items() if k != "paths"}, indent=2) + "\n")
+        write_text(md_path, f"# Benchmark against the paper ({result['date']})\n\n`{command}`\n\n"
+                            f"{result['machine']['cpu']}, {result['machine']['cpu_count']} cores\n\n{table}")
+        return table
+
+    write()
     for name in cases:
-        say(f"case {name}: {CASES[name].description}, {time_limit:.0f} s ...")
-        rec = run_case(CASES[name], time_limit=time_limit, runs_dir=runs, samples=samples, overrides=list(overrides or []))
-        say(f"case {name}: best FOM {rec['best_fom']:.5f} (paper {rec['paper_best_fom']}), "
-            f"evaluation {rec['eval_median_ms']:.1f} ms = {100 * rec['eval_over_reference']:.2f} % of the reference")
-        result["cases"].append(rec)
-    result["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    stamp = dt.date.today().isoformat()
-    (out / f"{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
-    table = markdown_table(result)
-    (out / f"{stamp}.md").write_text(
-        f"# Benchmark against the paper ({result['date']})\n\n`{command}`\n\n{result['machine']['cpu']}, "
-        f"{result['machine']['cpu_count']} cores\n\n{table}")
-    result["table"] = table
-    result["paths"] = [str(out / f"{stamp}.json"), str(out / f"{stamp}.md")]
+        for m in modes:
+            label = mode_label(m)
+            run_name = name if m == DEFAULTS else f"{name}-" + "-".join(m[a] for a in m)
+            say(f"case {name} ({label}): {CASES[name].description}, {time_limit:.0f} s ...")
+            try:
+                rec = run_case(CASES[name], time_limit=time_limit, runs_dir=runs, samples=samples,
+                               overrides=list(overrides or []), modes=m, run_name=run_name, echo=say)
+            except (IngrainedError, ValidationError) as exc:  # a user error of this case: recorded, next case
+                rec = {"case": name, "modes": dict(m), "mode": label, "error": str(exc)}
+                say(f"case {name} ({label}) failed: {exc}")
+            else:
+                say(f"case {name}: best FOM {rec['best_fom']:.5f} (paper {rec['paper_best_fom']}), "
+                    f"evaluation {rec['eval_median_ms']:.1f} ms = {100 * rec['eval_over_reference']:.2f} % of the reference")
+            result["cases"].append(rec)
+            write()  # this case's record is on disk now, whatever happens to the next one
+            say(f"case {name}: record written to {json_path}")
+    result["complete"] = True
+    result["failed"] = [c["case"] for c in result["cases"] if "error" in c]
+    result["table"] = write()
     return result

@@ -131,8 +131,8 @@ def ffmpeg_executable() -> str:
         return exe
     try:
         import imageio_ffmpeg
-    except ImportError:  # pragma: no cover - a core dependency
-        raise ConfigError("no ffmpeg found: install ffmpeg or imageio-ffmpeg") from None
+    except ImportError:  # the optional extra 'movie'
+        raise ConfigError("no ffmpeg found for --movie: install ffmpeg, or pip install 'ingrained[movie]' (imageio-ffmpeg)") from None
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 

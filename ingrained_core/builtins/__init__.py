@@ -58,7 +58,7 @@ def ingrained_structure_builders() -> list[Contribution]:
             "ingrained_core.builtins.structures.materials_project:MaterialsProjectBuilder",
             "a bulk cell from the Materials Project (formula + space group; needs MP_API_KEY)",
             requires=("mp_api",),
-            install_hint="pip install mp-api",
+            install_hint="pip install 'ingrained[mp]'",
         ),
         Contribution(
             "oriented",

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = (REPO / ".." / "shared" / "data").resolve()
 TWIN_DIR = REPO / "examples" / "cdte_twin"
 
 #: CdTe lattice constant (Å) of the small test cell (zinc blende).
@@ -56,12 +55,11 @@ def small_cell():
 
 @pytest.fixture(scope="session")
 def twin_structure():
-    path = TWIN_DIR / "bicrystal.POSCAR.vasp"
-    if not path.is_file():
-        path = SHARED / "stem" / "cdte_twin" / "bicrystal.POSCAR.vasp"
-    if not path.is_file():
-        pytest.skip(f"the CdTe twin structure is not there ({path})")
     from pymatgen.core import Structure
+
+    from ..conftest import real_file
+
+    path = real_file("cdte_twin/bicrystal.POSCAR.vasp")
 
     return Structure.from_file(str(path))
 

@@ -14,6 +14,7 @@ import tomllib
 import numpy as np
 import pytest
 
+from ..conftest import real_file
 from .conftest import TWIN_DIR
 
 pytestmark = pytest.mark.abtem
@@ -32,8 +33,7 @@ COARSE = [
 @pytest.fixture()
 def example(need_abtem):
     config = TWIN_DIR / "refine-multislice.toml"
-    if not (TWIN_DIR / "HAADF26.dm3").is_file():
-        pytest.skip("example data missing")
+    real_file("cdte_twin/HAADF26.dm3")
     return config
 
 

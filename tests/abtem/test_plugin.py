@@ -128,10 +128,10 @@ def test_plugins_list_reports_the_missing_dependency():
 
 
 def test_a_run_with_abtem_missing_stops_with_the_install_command(tmp_path):
+    from ..conftest import real_file
     from .conftest import TWIN_DIR
 
-    if not (TWIN_DIR / "HAADF26.dm3").is_file():
-        pytest.skip("example data missing")
+    real_file("cdte_twin/HAADF26.dm3")
     proc = run_python(
         "from ingrained_core.cli import main\n"
         f"main(['fuse', {str(TWIN_DIR / 'refine-multislice.toml')!r}, '--out', {str(tmp_path / 'run')!r}, '--quiet'])\n",

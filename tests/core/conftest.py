@@ -1,7 +1,7 @@
 """Real experimental images for the registration and similarity tests.
 
 Read directly with the format libraries (not the project's readers) and preprocessed as
-the published runs did (see ../shared/data/README.md), so these tests do not depend on
+the published runs did (examples/*/fuse.toml and docs/inputs.md), so these tests do not depend on
 the reader and preprocessing code they are not about.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+from ..conftest import real_file
 
 
 def _centre_crop(img: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -33,9 +33,7 @@ def _rotate_collar_free(img: np.ndarray, degrees: float) -> np.ndarray:
 @pytest.fixture(scope="session")
 def twin_experiment() -> np.ndarray:
     """CdTe twin (HAADF26.dm3) after the published preprocessing: 302 x 302."""
-    path = SHARED_DATA / "stem" / "cdte_twin" / "HAADF26.dm3"
-    if not path.is_file():
-        pytest.skip(f"real data not found at {path}")
+    path = real_file("cdte_twin/HAADF26.dm3")
     from ncempy.io import dm
 
     raw = np.asarray(dm.dmReader(str(path))["data"], dtype=float)
@@ -49,9 +47,7 @@ def twin_experiment() -> np.ndarray:
 @pytest.fixture(scope="session")
 def ni_experiment() -> np.ndarray:
     """Ni/M3B2 (HAADF91.tif, RGB with equal channels) after the published preprocessing: 383 x 383."""
-    path = SHARED_DATA / "stem" / "ni_m3b2" / "HAADF91.tif"
-    if not path.is_file():
-        pytest.skip(f"real data not found at {path}")
+    path = real_file("ni_m3b2/HAADF91.tif")
     import tifffile
 
     rgb = tifffile.imread(str(path))

@@ -1,4 +1,4 @@
-"""The real files of ../shared/data through read_image and the published preprocessing."""
+"""The real files of examples/ through read_image and the published preprocessing."""
 
 from __future__ import annotations
 

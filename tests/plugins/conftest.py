@@ -30,11 +30,21 @@ def make_dist(site: Path, dist: str, version: str, entry_points: dict[str, str],
 
 @pytest.fixture(scope="session")
 def example_plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example plugin (examples/plugin-template) pip-installed into a private directory."""
+    """The example plugin (examples/plugin-template) pip-installed into a private directory.
+
+    pip builds a local project in its own folder (``build/``, ``*.egg-info``): the template is
+    copied into this session's temporary folder first, so concurrent sessions (pytest-xdist
+    workers, parallel CI jobs) never build in the same place and the checkout stays clean.
+    """
+    import shutil
+
+    source = tmp_path_factory.mktemp("example-plugin-source") / "plugin-template"
+    shutil.copytree(REPO / "examples" / "plugin-template", source,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     site = tmp_path_factory.mktemp("example-plugin-site")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-compile", "--target", str(site), str(REPO / "examples" / "plugin-template")],
+         "--no-compile", "--target", str(site), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     if proc.returncode != 0:

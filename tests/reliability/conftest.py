@@ -4,8 +4,8 @@ checks of a clean user error and of a run directory's files.
 Most tests drive the real command line (``python -m ingrained_core ...`` in a subprocess)
 with the example plugin ``gaussian-lattice`` put on ``PYTHONPATH`` only for those
 subprocesses; the fast run case itself (``write_config``, ``lattice_npy``) is shared with
-tests/run in tests/conftest.py. Real files come from ``<repo>/../shared/data`` (skipped
-cleanly if absent).
+tests/run in tests/conftest.py. Real files come from the repository's examples/ (a missing
+one fails the test, never skips it).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import SHARED_DATA, run_cli
+from ..conftest import real_file, run_cli
 
 #: The small ``haadf`` model section of the structure and key tests (6 tiles, 41 x 41 crop):
 #: fast enough for a run of a few evaluations on the real twin image.
@@ -67,15 +67,8 @@ def assert_user_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
 
 @pytest.fixture(scope="session")
 def real():
-    """``real(rel)``: a file under ../shared/data, or a clean skip when it is absent."""
-
-    def get(rel: str) -> Path:
-        p = SHARED_DATA / rel
-        if not p.is_file():
-            pytest.skip(f"real data file not found: {p}")
-        return p
-
-    return get
+    """``real(rel)``: a real file of examples/ (``"cdte_twin/HAADF26.dm3"``); fails when absent."""
+    return real_file
 
 
 def check_run_files(run: Path) -> dict[str, int]:

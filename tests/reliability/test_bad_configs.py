@@ -185,7 +185,7 @@ def test_relative_paths_resolve_against_the_config_file(cli, lattice_npy: Path, 
 @pytest.mark.slow
 def test_structure_and_density_paths_resolve_against_the_config(cli, real, tmp_path: Path, repo_root: Path) -> None:
     """The twin example (image and POSCAR given relative to its config) runs from any directory."""
-    real("stem/cdte_twin/HAADF26.dm3")
+    real("cdte_twin/HAADF26.dm3")
     cfg = repo_root / "examples" / "cdte_twin" / "fuse.toml"
     proc = cli("fuse", cfg, "--out", tmp_path / "run", "--quiet", "--max-evals", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

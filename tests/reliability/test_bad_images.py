@@ -2,8 +2,8 @@
 
 Every case must end with one ``error:`` line (exit code 2, no traceback) naming the file and
 what was expected, and ``fuse`` must not create the run directory. Truncated files are cut
-from the real DM3 and TIFF in ../shared/data at several lengths. No truncated SXM or DM4
-sample can be made here (no such file exists in the shared data and no writer for either
+from the real DM3 and TIFF of examples/ at several lengths. No truncated SXM or DM4
+sample can be made here (no such file exists in the examples and no writer for either
 format is installed), so those two are not tried.
 
 The subprocesses of all cases run concurrently once per module (each takes ~1 s to start);
@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import SHARED_DATA, run_cli, write_config
+from ..conftest import EXAMPLES, real_file, run_cli, write_config
 from .conftest import assert_user_error
 
-DM3 = SHARED_DATA / "stem" / "cdte_twin" / "HAADF26.dm3"
-TIF = SHARED_DATA / "stem" / "ni_m3b2" / "HAADF91.tif"
-STM = SHARED_DATA / "stm" / "cu2o_111" / "03h_Cu2O_111_034_fwd_z_plane.txt"
+DM3 = EXAMPLES / "cdte_twin" / "HAADF26.dm3"
+TIF = EXAMPLES / "ni_m3b2" / "HAADF91.tif"
+STM = EXAMPLES / "cu2o_111" / "03h_Cu2O_111_034_fwd_z_plane.txt"
 
 #: case -> (expected words in the message, extra config text); the file is made by _make
 CASES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -60,8 +60,8 @@ FAST |= {(c, "preview") for c in ("dm3-cut-0.9", "zero-byte", "missing", "inf", 
 
 
 def _cut(src: Path, frac: float, dst: Path) -> Path:
-    if not src.is_file():
-        pytest.skip(f"real data file not found: {src}")
+    if src.is_relative_to(EXAMPLES):
+        real_file(src.relative_to(EXAMPLES).as_posix())  # a real file: fails (never skips) when missing
     raw = src.read_bytes()
     dst.write_bytes(raw[: max(1, int(len(raw) * frac))])
     return dst
@@ -157,10 +157,7 @@ def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     for case in sorted({c for c, _ in wanted}):
         d = root / case
         d.mkdir()
-        try:
-            cfg = _config_for(case, d, lattice)
-        except pytest.skip.Exception:
-            continue
+        cfg = _config_for(case, d, lattice)
         if (case, "fuse") in wanted:
             jobs.append((case, "fuse", ["fuse", str(cfg), "--out", str(d / "run"), "--quiet"], d / "run"))
         if (case, "preview") in wanted and case not in FUSE_ONLY:
@@ -176,8 +173,7 @@ def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     for c in CASES for m in ("fuse", "preview") if not (m == "preview" and c in FUSE_ONLY)
 ])
 def test_bad_image_gives_one_clear_error(outcomes, case: str, command: str) -> None:
-    if (case, command) not in outcomes:
-        pytest.skip("real data file not available")
+    assert (case, command) in outcomes, f"case {case} ({command}) was not run"
     proc, target = outcomes[(case, command)]
     needles, _ = CASES[case]
     line = assert_user_error(proc, *needles)
@@ -206,7 +202,7 @@ def test_a_complete_real_dm3_still_reads(real, tmp_path: Path) -> None:
     """Cutting only the DM3's closing byte loses no image data: it reads, calibrated (not a false alarm)."""
     from ingrained_core.builtins.io import read_image
 
-    src = real("stem/cdte_twin/HAADF26.dm3")
+    src = real("cdte_twin/HAADF26.dm3")
     raw = src.read_bytes()
     (tmp_path / "x.dm3").write_bytes(raw[:-1])
     img = read_image(tmp_path / "x.dm3")

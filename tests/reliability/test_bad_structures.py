@@ -44,7 +44,7 @@ def cdte_cif(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _twin_config(d: Path, real, structure: Path, extra: str = "") -> Path:
-    image = real("stem/cdte_twin/HAADF26.dm3")
+    image = real("cdte_twin/HAADF26.dm3")
     cfg = d / "fuse.toml"
     cfg.write_text(TWIN.format(image=image, structure=structure.name, structure_extra=extra) + SMALL_HAADF
                    + "\n[optimizer]\nmax_evals = 2\n")
@@ -61,7 +61,7 @@ def _fuse_fails(cli, cfg: Path, *needles: str) -> str:
 @pytest.mark.parametrize("lines", [pytest.param(2, marks=pytest.mark.slow), pytest.param(5, marks=pytest.mark.slow),
                                    8, pytest.param(200, marks=pytest.mark.slow), -1])
 def test_truncated_poscar(cli, real, tmp_path: Path, lines: int) -> None:
-    src = real("stem/cdte_twin/bicrystal.POSCAR.vasp").read_text().splitlines(keepends=True)
+    src = real("cdte_twin/bicrystal.POSCAR.vasp").read_text().splitlines(keepends=True)
     (tmp_path / "cut.vasp").write_text("".join(src[:lines]))
     _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "cut.vasp"), "cut.vasp", "truncated")
 
@@ -166,7 +166,7 @@ def test_truncated_parchg(cli, real, tmp_path: Path, small_parchg: Path, frac: f
     raw = small_parchg.read_bytes()
     (tmp_path / "cut.PARCHG").write_bytes(raw[: int(len(raw) * frac)])
     cfg = tmp_path / "fuse.toml"
-    cfg.write_text(STM.format(image=real("stm/cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="cut.PARCHG"))
+    cfg.write_text(STM.format(image=real("cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="cut.PARCHG"))
     _fuse_fails(cli, cfg, "cut.PARCHG", "expected")
 
 
@@ -181,11 +181,11 @@ def test_cube_with_wrong_counts(cli, real, tmp_path: Path, delta: int) -> None:
     body = "\n".join(" ".join(f"{v:.5e}" for v in vals[i:i + 6]) for i in range(0, len(vals), 6))
     (tmp_path / "bad.cube").write_text("\n".join(head) + "\n" + body + "\n")
     cfg = tmp_path / "fuse.toml"
-    cfg.write_text(STM.format(image=real("stm/cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="bad.cube"))
+    cfg.write_text(STM.format(image=real("cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="bad.cube"))
     _fuse_fails(cli, cfg, "bad.cube", "grid counts")
 
 
 def test_missing_density(cli, real, tmp_path: Path) -> None:
     cfg = tmp_path / "fuse.toml"
-    cfg.write_text(STM.format(image=real("stm/cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="nothere.PARCHG"))
+    cfg.write_text(STM.format(image=real("cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="nothere.PARCHG"))
     _fuse_fails(cli, cfg, "nothere.PARCHG", "not found")

@@ -167,7 +167,7 @@ def _all_text(directory: Path) -> str:
 
 @pytest.mark.parametrize("where", ["config", "environment"])
 def test_mp_key_never_written(cli, real, mp_cache: Path, tmp_path: Path, where: str) -> None:
-    image = real("stem/cdte_twin/HAADF26.dm3")
+    image = real("cdte_twin/HAADF26.dm3")
     key_line = f'api_key = "{KEY}"' if where == "config" else ""
     cfg = tmp_path / "fuse.toml"
     cfg.write_text(MP_CONFIG.format(image=image, key_line=key_line) + SMALL_HAADF)
@@ -191,7 +191,7 @@ def test_mp_key_never_written(cli, real, mp_cache: Path, tmp_path: Path, where: 
 def test_mp_key_not_in_offline_error(cli, real, tmp_path: Path) -> None:
     """No cache and an unreachable server: one clear error that does not echo the key, even with --debug."""
     pytest.importorskip("mp_api")
-    image = real("stem/cdte_twin/HAADF26.dm3")
+    image = real("cdte_twin/HAADF26.dm3")
     cfg = tmp_path / "fuse.toml"
     cfg.write_text(MP_CONFIG.format(image=image, key_line='endpoint = "http://127.0.0.1:9/"') + SMALL_HAADF)
     run = tmp_path / "run"

@@ -11,15 +11,13 @@ import pytest
 
 from ingrained_core.apps.api import fuse, simulate
 
-from ..conftest import run_cli
+from ..conftest import real_file, run_cli
 
 
 @pytest.fixture()
 def twin_config(repo_root: Path) -> Path:
-    cfg = repo_root / "examples" / "cdte_twin" / "fuse.toml"
-    if not (repo_root / "examples" / "cdte_twin" / "HAADF26.dm3").exists():
-        pytest.skip("example data missing")
-    return cfg
+    real_file("cdte_twin/HAADF26.dm3")
+    return real_file("cdte_twin/fuse.toml")
 
 
 def test_twin_short_run_through_the_cli(twin_config: Path, tmp_path: Path) -> None:

@@ -49,9 +49,12 @@ max_evals = 25
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dask_cluster():
-    """A real LocalCluster: 2 single-threaded worker processes, loopback, dashboard off."""
+    """A real LocalCluster: 2 single-threaded worker processes, loopback, dashboard off.
+
+    One per session (per pytest-xdist worker), shared by the multi-start and screening
+    tests: starting a cluster costs seconds, the tests only submit work to it."""
     distributed = pytest.importorskip("distributed")
     from ingrained_core.engine.parallel import local_cluster
 
@@ -72,7 +75,7 @@ def perovskite(a: float):
     return unit * (1, 3, 8)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def screen_case(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A folder with experiment.npy (rendered from the a = 3.905 Å cell, plus seeded noise),
     candidate structures (the right one, one without its Ti columns, a corrupt file) and the

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from ingrained_core.apps.benchmark import CASES, case_overrides, markdown_table, run_case, trace_figures
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..conftest import real_file
+
 
 
 def test_trace_figures_reads_time_and_evaluations_to_the_target() -> None:
@@ -30,8 +32,7 @@ def test_crop_is_fixed_at_the_papers_best_size() -> None:
 
 @pytest.mark.slow
 def test_one_short_twin_case(tmp_path: Path) -> None:
-    if not (DATA / "stem" / "cdte_twin" / "HAADF26.dm3").is_file():
-        pytest.skip("real data not found")
+    real_file("cdte_twin/HAADF26.dm3")
     rec = run_case(CASES["twin"], time_limit=3.0, runs_dir=tmp_path, samples=8, overrides=[])
     assert rec["crop"] == [195, 153] and rec["stop_reason"] in ("time_limit", "converged")
     best = (tmp_path / "twin" / "best.json").read_text()
@@ -40,3 +41,81 @@ def test_one_short_twin_case(tmp_path: Path) -> None:
     assert rec["eval_median_ms"] > 0 and rec["reference_workload_s"] > 0 and "cumulative" in rec["profile"]
     table = markdown_table({"cases": [rec], "time_limit_s": 3.0})
     assert "| best FOM (d_trans, d_sim) |" in table and "195 x 153" in table
+
+
+def test_mode_table_defaults_and_unavailable_modes() -> None:
+    from ingrained_core.apps import benchmark_modes as bm
+    from ingrained_core.plugin.errors import ConfigError
+
+    assert bm.combinations({}) == [bm.DEFAULTS]
+    assert bm.mode_label(bm.DEFAULTS) == "structure=published,start=published,refine=none"
+    for axis, name in (("structure", "recipe"), ("start", "auto"), ("refine", "multislice")):
+        with pytest.raises(ConfigError, match=f"--{axis} {name} .*not available in this version"):
+            bm.parse_modes(axis, name)
+    with pytest.raises(ConfigError, match="unknown mode; known: published, recipe"):
+        bm.parse_modes("structure", "nonsense")
+    data = {"optimizer": {"name": "powell"}}
+    assert bm.apply_modes(CASES["twin"], data, bm.DEFAULTS) == data
+
+
+def test_a_plugged_in_mode_transforms_the_case_config(monkeypatch) -> None:
+    """A later module's mode function is called with the case and its config mapping."""
+    from ingrained_core.apps import benchmark_modes as bm
+    from ingrained_core.apps.benchmark import case_config
+
+    def auto(case, data):
+        data["forward_model"]["params"]["pixel_size"]["start"] = 0.21
+        return data
+
+    monkeypatch.setitem(bm.MODES["start"], "auto", auto)
+    assert bm.parse_modes("start", "published,auto") == ["published", "auto"]
+    combos = bm.combinations({"start": ["published", "auto"]})
+    assert [c["start"] for c in combos] == ["published", "auto"]
+    cfg, path = case_config(CASES["twin"], time_limit=5, overrides=[], modes=combos[1])
+    assert path.name == "fuse.toml" and cfg.forward_model.params["pixel_size"].start == 0.21
+    assert cfg.optimizer.time_limit == 5.0
+
+
+def test_default_output_is_a_new_folder_never_an_existing_one(tmp_path: Path, monkeypatch) -> None:
+    from ingrained_core.apps.benchmark import output_folder
+
+    monkeypatch.chdir(tmp_path)
+    first = output_folder(None, "20261201-101010")
+    second = output_folder(None, "20261201-101010")
+    assert first.name == "ingrained-benchmark-20261201-101010" and second.name == "ingrained-benchmark-20261201-101010-2"
+    assert output_folder(tmp_path / "given", "x") == tmp_path / "given"
+
+
+def test_each_record_is_written_and_a_failing_case_does_not_lose_the_others(tmp_path: Path) -> None:
+    """A case that fails is recorded with its error; the record file exists from the start
+    and names --out and --runs; a second benchmark into the same folder writes new files."""
+    from ingrained_core.apps.benchmark import run_benchmark
+
+    kwargs = dict(time_limit=1.0, out=tmp_path / "out", runs_dir=tmp_path / "runs", samples=2,
+                  overrides=["optimizer.name=no-such-optimizer"])
+    result = run_benchmark(["twin", "ni"], **kwargs)
+    assert result["failed"] == ["twin", "ni"]
+    record = json.loads(Path(result["paths"][0]).read_text())
+    assert record["out"] == str((tmp_path / "out").resolve()) and record["runs"] == str((tmp_path / "runs").resolve())
+    assert record["runs_given"] and record["out_given"] and record["complete"]
+    assert [c["case"] for c in record["cases"]] == ["twin", "ni"]
+    assert all("no-such-optimizer" in c["error"] for c in record["cases"])
+    again = run_benchmark(["twin"], **kwargs)
+    assert set(again["paths"]).isdisjoint(result["paths"]) and all(Path(p).is_file() for p in result["paths"])
+
+
+def test_cu2o_density_is_made_once_into_the_cache(tmp_path: Path, monkeypatch) -> None:
+    from ingrained_core.apps.benchmark import cache_dir, cu2o_density
+
+    monkeypatch.setenv("INGRAINED_CACHE_DIR", str(tmp_path / "cache"))
+    assert cache_dir() == tmp_path / "cache"
+    examples = tmp_path / "examples"
+    (examples / "cu2o_111").mkdir(parents=True)
+    made = cu2o_density(examples, spacing=0.4)
+    assert made.parent == tmp_path / "cache" / "cu2o_111" and made.stat().st_size > 0
+    stamp = made.stat().st_mtime_ns
+    assert cu2o_density(examples, spacing=0.4) == made and made.stat().st_mtime_ns == stamp  # reused
+    local = examples / "cu2o_111" / "Cu2O_111.PARCHG"
+    local.write_bytes(made.read_bytes())
+    assert cu2o_density(examples, spacing=0.4) == local  # the example's own file first
+    assert not list((tmp_path / "cache" / "cu2o_111").glob(".*"))  # no temporary file left

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TWIN = (REPO / ".." / "shared" / "data" / "stem" / "cdte_twin" / "bicrystal.POSCAR.vasp").resolve()
+TWIN = REPO / "examples" / "cdte_twin" / "bicrystal.POSCAR.vasp"
 
-#: The published run's start point on the twin (data/README.md).
+#: The published run's start point on the twin (examples/cdte_twin/fuse.toml).
 TWIN_START = {
     "pixel_size": 0.20716817,
     "interface_width": 0.20,
@@ -26,11 +26,11 @@ TWIN_START = {
 @pytest.fixture(scope="session")
 def twin_structure():
     """The CdTe {111} twin bicrystal of the published run (576 atoms)."""
-    if not TWIN.is_file():
-        pytest.skip(f"real data not found at {TWIN}")
     from pymatgen.core import Structure
 
-    return Structure.from_file(str(TWIN))
+    from ..conftest import real_file
+
+    return Structure.from_file(str(real_file("cdte_twin/bicrystal.POSCAR.vasp")))
 
 
 @pytest.fixture(scope="session")

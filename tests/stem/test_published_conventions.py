@@ -105,9 +105,10 @@ def test_published_orientation_locks_the_papers_best_on_the_real_twin():
     the published run: its best point registers with d_trans 0 and scores better than the
     mirrored default; c up with the forward shear does not lock (d_trans > 0)."""
     cfg_path = REPO / "examples" / "cdte_twin" / "fuse.toml"
-    data = REPO / ".." / "shared" / "data" / "stem" / "cdte_twin" / "HAADF26.dm3"
-    if not cfg_path.is_file() or not data.is_file():
-        pytest.skip("twin example or real data not found")
+    from ..conftest import real_file
+
+    real_file("cdte_twin/fuse.toml")
+    real_file("cdte_twin/HAADF26.dm3")
     from ingrained_core.apps.benchmark import CASES, case_overrides
     from ingrained_core.engine.config import load_config
     from ingrained_core.engine.problem import build_problem

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-STM_DATA = (REPO / ".." / "shared" / "data" / "stm" / "cu2o_111").resolve()
 
 HEX_A = 6.0
 EXAMPLE = REPO / "examples" / "cu2o_111"
@@ -20,8 +19,9 @@ def cu2o_example_config(tmp_path: Path) -> Path:
     """The Cu2O example's fuse.toml and image copied into ``tmp_path``; returns the config path."""
     import shutil
 
-    if not (EXAMPLE / EXAMPLE_IMAGE).exists():
-        pytest.skip("example image missing")
+    from ..conftest import real_file
+
+    real_file(f"cu2o_111/{EXAMPLE_IMAGE}")
     config = tmp_path / "fuse.toml"
     shutil.copy(EXAMPLE / "fuse.toml", config)
     shutil.copy(EXAMPLE / EXAMPLE_IMAGE, tmp_path)
@@ -46,10 +46,10 @@ def atoms_density(cell: np.ndarray, frac: list[list[float]], species: list[str] 
 
 @pytest.fixture(scope="session")
 def stm_data() -> Path:
-    """The real Cu2O(111) STM data folder (../shared/data/stm/cu2o_111)."""
-    if not STM_DATA.is_dir():
-        pytest.skip(f"real STM data not found at {STM_DATA}")
-    return STM_DATA
+    """The real Cu2O(111) STM data folder (examples/cu2o_111; fails when its image is missing)."""
+    from ..conftest import real_file
+
+    return real_file(f"cu2o_111/{EXAMPLE_IMAGE}").parent
 
 
 @pytest.fixture(scope="session")

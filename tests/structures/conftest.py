@@ -1,4 +1,4 @@
-"""Fixtures of the structure tests: the real published cases in ../shared/data/stem."""
+"""Fixtures of the structure tests: the real published cases in examples/ (cdte_twin, ni_m3b2)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-SHARED = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+from ..conftest import EXAMPLES, real_file
 
 
 @pytest.fixture(scope="session")
 def stem_data() -> Path:
-    """``../shared/data/stem`` (skips when the real data is absent)."""
-    d = SHARED / "stem"
-    if not d.is_dir():
-        pytest.skip(f"real data not found at {d}")
-    return d
+    """``examples/``: each STEM case folder holds ``bicrystal.json`` (the paper's config) and
+    ``bicrystal.POSCAR.vasp`` (the published structure); fails when one is missing."""
+    for case in ("cdte_twin", "ni_m3b2"):
+        real_file(f"{case}/bicrystal.json")
+        real_file(f"{case}/bicrystal.POSCAR.vasp")
+    return EXAMPLES
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +38,15 @@ def cdte_mp_cell(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def paper_config(stem_data: Path, case: str) -> dict:
-    """The paper's JSON config of a case, loaded unchanged."""
+    """The paper's JSON config of a case, as published (its ``config.json``).
+
+    The example's ``bicrystal.json`` is that config plus one ``unit_cell`` per slab (the
+    paper's cells, shipped as CIFs beside it, so ``ingrained build --rebuild`` works
+    offline); they are removed here, so these tests see the published config unchanged.
+    """
     import json
 
-    return json.loads((stem_data / case / "config.json").read_text())
+    data = json.loads((stem_data / case / "bicrystal.json").read_text())
+    for slab in ("slab_1", "slab_2"):
+        data[slab].pop("unit_cell", None)
+    return data

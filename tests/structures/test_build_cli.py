@@ -33,7 +33,7 @@ def test_build_paper_json_with_library(stem_data: Path, tmp_path: Path) -> None:
 
 
 def test_build_uses_structure_file_without_rebuild(stem_data: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["build", str(stem_data / "cdte_twin" / "config.json"), "--out", str(tmp_path)],
+    res = CliRunner().invoke(cli, ["build", str(stem_data / "cdte_twin" / "bicrystal.json"), "--out", str(tmp_path)],
                              catch_exceptions=False)
     assert res.exit_code == 0 and "not rebuilt" in res.output
     assert json.loads((tmp_path / "strain.json").read_text())["n_atoms"] == 576

@@ -69,9 +69,13 @@ class EmdReader(ImageReader):
         )
 
     def _read_berkeley(self, path: Path, frame: Any, dataset: int) -> ExperimentImage:
-        from ncempy.io.emd import fileEMD
+        from ingrained_core.plugin.errors import InputFileError, PluginError
 
-        from ingrained_core.plugin.errors import InputFileError
+        try:
+            from ncempy.io.emd import fileEMD
+        except ImportError:
+            raise PluginError(f"{path}: reading a Berkeley EMD file needs ncempy: pip install 'ingrained[emd]' "
+                              "(or pip install ncempy)") from None
 
         with fileEMD(path, readonly=True) as f:
             groups = list(f.list_emds)

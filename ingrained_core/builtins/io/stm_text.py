@@ -1,6 +1,6 @@
 """Plain-text STM z-plane exports: ``#`` header lines (Width, Height, Value units), then rows.
 
-The format of ``../shared/data/stm/cu2o_111``::
+The format of ``examples/cu2o_111``::
 
     # Channel: Detail XX
     # Width: 15 nm

@@ -162,7 +162,7 @@ def query(formula: str, space_group: str, *, api_key: str, endpoint: str | None 
     try:
         from mp_api.client import MPRester
     except ImportError:
-        raise PluginError("the Materials Project source needs mp-api: pip install mp-api") from None
+        raise PluginError("the Materials Project source needs mp-api: pip install 'ingrained[mp]' (or pip install mp-api)") from None
     kwargs: dict[str, Any] = {"api_key": api_key, "mute_progress_bars": True}
     if endpoint:
         kwargs["endpoint"] = endpoint

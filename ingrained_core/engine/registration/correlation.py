@@ -38,10 +38,52 @@ _MATMUL_MAX_REAL = 240
 _SMOOTH_PRIME = 17
 
 
-try:  # scipy.fft's own pocketfft binding: the same transforms without the per-call dispatch
-    from scipy.fft._pocketfft import pypocketfft as _pfft
-except ImportError:  # pragma: no cover - another scipy layout: the public functions
-    _pfft = None
+#: Set (to anything but "", "0", "false", "no") to use only scipy.fft's public functions.
+NO_PRIVATE_ENV = "INGRAINED_NO_PRIVATE_SCIPY"
+
+
+def load_private_pocketfft():
+    """scipy.fft's own pocketfft binding (``scipy.fft._pocketfft.pypocketfft``), or None.
+
+    The binding computes the same transforms as the public functions without their per-call
+    dispatch (a measurable share of a registration's time on small images), but it is
+    private: a SciPy release may move it or change its signatures. So it is used only if it
+    imports *and* reproduces the public ``rfft``/``irfft``/``fft``/``ifft`` on a small
+    padded case (the four calls below, with the arguments this module passes); anything
+    else (an import error, a changed signature, a different result) gives None, and the
+    public functions are used.
+    """
+    try:
+        from scipy.fft._pocketfft import pypocketfft as pfft
+
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((2, 7, 9))
+        half = pfft.r2c(np.concatenate([x, np.zeros((2, 7, 3))], axis=-1), (2,), True, 0, None, 1)
+        back = pfft.c2r(half, (2,), 12, False, 2, None, 1)
+        rows = pfft.c2c(half.copy(), (1,), True, 0, None, 1)
+        inv = pfft.c2c(rows.copy(), (1,), False, 2, None, 1)
+        ok = (np.allclose(half, sfft.rfft(x, n=12, axis=-1), rtol=1e-12, atol=1e-12)
+              and np.allclose(back, sfft.irfft(half, n=12, axis=-1), rtol=1e-12, atol=1e-12)
+              and np.allclose(rows, sfft.fft(half, axis=-2), rtol=1e-12, atol=1e-12)
+              and np.allclose(inv, sfft.ifft(rows, axis=-2), rtol=1e-12, atol=1e-12))
+    except Exception:  # noqa: BLE001 - any failure of a private API means: do not use it
+        return None
+    return pfft if ok else None
+
+
+def _private_allowed() -> bool:
+    import os
+
+    return os.environ.get(NO_PRIVATE_ENV, "").strip().lower() in ("", "0", "false", "no")
+
+
+#: the private binding when allowed and working (checked once, at import), else None
+_pfft = load_private_pocketfft() if _private_allowed() else None
+
+
+def uses_private_pocketfft() -> bool:
+    """Whether this process computes the transforms with SciPy's private pocketfft binding."""
+    return _pfft is not None
 
 
 def _rfft_last(f: np.ndarray, m: int) -> np.ndarray:
