@@ -2,7 +2,7 @@
 parameters and the paper's fixed crop (one evaluation each, no fit): how much of the
 published FOM a structure rebuilt from the recipe reaches before any search.
 
-For the CdTe twin and Ni/M3B2 (examples/*/fuse.toml, the paper's cells *_paper.cif):
+For the CdTe twin and Ni/M3B2 (examples/*/fuse.toml, the paper's cells named as unit_cell in examples/*/bicrystal.json):
 the published file; candidate 0 of the recipe (every "auto" resolved, height "periods");
 for Ni/M3B2 also the cut-height candidate equal to the published cell (terminations 8/1),
 at interface_shift 0 and at the 0.164 Å that separates it from the published one; for the

@@ -2,9 +2,9 @@
 
 :func:`recipe_case` turns a benchmark case's run config (``[structure] builder = "file"``
 with the published POSCAR) into the same run built from the case's ``bicrystal.json``
-recipe: ``structure_file`` stripped, the paper's unit cells (``<formula>_paper.cif`` files
-in the case directory, e.g. ``CdTe_paper.cif``, ``Ni_paper.cif``, ``Mo3B2_paper.cif``)
-as each slab's ``unit_cell`` where present, else the bundled library cell. The fuse then
+recipe: ``structure_file`` stripped, each slab's ``unit_cell`` (the paper's cell shipped
+beside the recipe, e.g. ``CdTe_F-43m_a6.629.cif``) resolved against the case directory,
+else the bundled library cell. The fuse then
 screens the recipe's candidates (:mod:`.recipe_screen`). The published structure file is
 not read (a test runs it with the POSCAR deleted).
 """
@@ -23,21 +23,6 @@ CASE_FIELDS: dict[str, dict[str, Any]] = {
     # the published Ni/M3B2 cell was cut at max_dimension keeping the atoms on both faces
     "ni_m3b2": {"slab_1": {"height": "cut"}, "slab_2": {"height": "cut"}},
 }
-
-
-def _paper_cell(case_dir: Path, formula: str) -> Path | None:
-    from pymatgen.core import Composition
-
-    want = Composition(formula).reduced_formula
-    for path in sorted(case_dir.glob("*_paper.cif")):
-        stem = path.stem[: -len("_paper")]
-        try:
-            found = Composition(stem).reduced_formula
-        except Exception:  # noqa: BLE001, S112 - a file name that is no formula is not a match
-            continue
-        if found == want:
-            return path.resolve()
-    return None
 
 
 def recipe_case(config: dict[str, Any], case_dir: Path) -> dict[str, Any]:
@@ -59,11 +44,7 @@ def recipe_case(config: dict[str, Any], case_dir: Path) -> dict[str, Any]:
             cell = Path(slab["unit_cell"])
             slab["unit_cell"] = str(cell if cell.is_absolute() else (case_dir / cell).resolve())
             continue
-        cell = _paper_cell(case_dir, slab.get("chemical_formula", ""))
-        if cell is not None:
-            slab["unit_cell"] = str(cell)
-        else:
-            uses_library = True
+        uses_library = True
     if uses_library:
         recipe.setdefault("source", "library")
     out = copy.deepcopy(config)

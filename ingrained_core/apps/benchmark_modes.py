@@ -112,3 +112,15 @@ def apply_modes(case: Any, data: dict[str, Any], modes: dict[str, str]) -> dict[
     for axis in AXES:
         out = MODES[axis][modes[axis]](case, out)
     return out
+
+
+def _recipe(case: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """--structure recipe: the case rebuilt from its bicrystal recipe and screened (apps/bench_recipe.py)."""
+    from ingrained_core.apps.bench_recipe import recipe_case
+
+    from ingrained_core.apps.benchmark import examples_dir
+
+    return recipe_case(data, (examples_dir() / case.config).parent)
+
+
+register_mode("structure", "recipe", _recipe)

@@ -27,7 +27,7 @@ def test_recipe_case_builds_the_recipe_without_the_published_file(tmp_path: Path
     out = recipe_case(config, d)
     st = out["structure"]
     assert st["builder"] == "bicrystal" and "structure_file" not in st and "path" not in st
-    assert st["slab_1"]["height"] == "cut" and st["slab_2"]["unit_cell"].endswith("Ni_paper.cif")
+    assert st["slab_1"]["height"] == "cut" and st["slab_2"]["unit_cell"].endswith("Ni_Fm-3m_a3.5058.cif")
     assert config["structure"]["builder"] == "file"  # the input is left alone
     _, fields = split_screen_options({k: v for k, v in st.items() if k != "builder"})
     r = BicrystalBuilder().build(BicrystalBuilder.Config.model_validate(fields))
@@ -39,4 +39,4 @@ def test_recipe_case_twin_and_screen_keys(tmp_path: Path) -> None:
     config["structure"]["screen_keep"] = 2
     out = recipe_case(config, d)
     assert out["structure"]["screen_keep"] == 2
-    assert out["structure"]["slab_1"]["unit_cell"].endswith("CdTe_paper.cif")
+    assert out["structure"]["slab_1"]["unit_cell"].endswith("CdTe_F-43m_a6.629.cif")

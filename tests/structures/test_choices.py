@@ -1,6 +1,6 @@
 """Every discrete choice of a bicrystal is an option and the value used is recorded;
 the published structures are candidates rebuilt offline from the recipes with the paper's
-cells (examples/*/CdTe_paper.cif, Ni_paper.cif, Mo3B2_paper.cif)."""
+cells (the unit_cell CIFs each examples/*/bicrystal.json names)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def recipe(case: str, **slab_fields) -> dict:
-    """The example's recipe (structure_file dropped) with the paper's unit cells."""
+    """The example's recipe (structure_file dropped) with the paper's unit cells it names."""
     d = json.loads((EXAMPLES / case / "bicrystal.json").read_text())
     d.pop("structure_file")
-    cells = {"cdte_twin": ("CdTe_paper.cif", "CdTe_paper.cif"), "ni_m3b2": ("Mo3B2_paper.cif", "Ni_paper.cif")}[case]
-    for key, cell in zip(("slab_1", "slab_2"), cells):
-        d[key]["unit_cell"] = cell
+    for key in ("slab_1", "slab_2"):
+        assert d[key]["unit_cell"].endswith(".cif")
         d[key].update(slab_fields)
     return d
 
