@@ -279,6 +279,31 @@ class HaadfConvolution:
             "symbols": np.concatenate(symbols),
         }
 
+    def interface_rows(self, params: HaadfParams) -> list[float]:
+        """Rows of the simulated crop where a grain boundary lies, at the crop's centre column.
+
+        A bicrystal cell holds two boundaries: between the lower grain's top and the upper
+        grain's bottom, and across the periodic edge (the upper grain's top against the next
+        cell's lower grain). Each is the midpoint of the two grains' nearest column rows,
+        moved with ``interface_width`` and ``cell_shift``, then mapped through the distortion
+        exactly as the columns are (``column_positions``); boundaries outside the crop are
+        left out, and a one-grain structure has none. Used to mark the interface in figures.
+        """
+        params = HaadfParams.coerce(params)
+        proj = self.projection
+        upper = np.asarray(proj.column_upper, dtype=bool)
+        if not upper.any() or upper.all():
+            return []
+        height = proj.height + params.interface_width
+        y = proj.column_y + params.interface_width * upper
+        ys = np.array([0.5 * (y[~upper].max() + y[upper].min()),
+                       0.5 * (y[upper].max() + y[~upper].min() + height)])
+        ys = np.mod(ys + params.cell_shift, height)
+        fit = self._fit(params)
+        src = np.stack([np.zeros_like(ys), -(ys - 0.5 * height) / params.pixel_size], axis=1)
+        rows = -self._ysign * (src @ self.distortion_matrix(params).T)[:, 1] + 0.5 * (fit.height - 1)
+        return sorted(float(r) for r in rows if 0.0 <= r <= fit.height - 1)
+
     def _column_symbols(self) -> list[str]:
         proj = self.projection
         names: list[set[str]] = [set() for _ in range(proj.n_columns)]
