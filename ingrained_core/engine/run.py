@@ -34,9 +34,10 @@ from ingrained_core.engine.problem import (
 )
 from ingrained_core.engine.progress import ProgressLog, read_progress
 from ingrained_core.engine.reporting import Reporter
+from ingrained_core.engine.autostart.resolve import calibration_notes, calibration_record, write_start_json
 
 RUN_FILES = (
-    "config.toml", "progress.csv", "best.json", "experiment.npy", "simulation.npy",
+    "config.toml", "start.json", "progress.csv", "best.json", "experiment.npy", "simulation.npy",
     "fused.png", "structure.cif", "structure.vasp",
 )
 FINAL_REASONS = ("converged", "target_fom")
@@ -175,6 +176,7 @@ class StartRunner:
             "stop_reason": self.state.stop_reason,
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
+            **calibration_record(self.problem, ev.values),
         }
 
     def _write_best(self, status: str, force: bool = False) -> None:
@@ -432,9 +434,15 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     if not resume or not (run_dir / "experiment.npy").exists():  # a kill may fall between the two writes
         atomic.write_npy(run_dir / "experiment.npy", problem.experiment.data)
     reporter.begin(f"ingrained fuse -> {run_dir}", problem.space.free_names)
+    if not resume:  # start = "auto": the estimate, its notices and start.json
+        for note in problem.autostart.get("notices", []):
+            reporter.message(note, "warning")
+        write_start_json(problem, run_dir)
     points = start_points(problem, opt.starts, opt.seed)
     if opt.starts == 1:
         rec = StartRunner(problem, run_dir, points[0], budget, reporter, 0).run()
+        for note in calibration_notes(rec):
+            reporter.message(*note)
         reporter.end(rec)
         return FuseResult(rec, run_dir, [rec])
     todo, done = [], []
@@ -447,6 +455,8 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
             todo.append(i)
     records = done + _execute_starts(cfg, run_dir, points, budget, reporter, todo)
     total = _aggregate(run_dir, problem.space.names, records)
+    for note in calibration_notes(total):
+        reporter.message(*note)
     reporter.end(total)
     return FuseResult(total, run_dir, records)
 

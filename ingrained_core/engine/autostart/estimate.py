@@ -1,0 +1,174 @@
+"""Start values of the geometric parameters from the image's own lattice and its calibration.
+
+The experiment's lattice peaks (:mod:`.peaks`) are matched to the reference lattice of the
+model's own simulation (:mod:`.reference`, :mod:`.match`); each matching map A is turned
+into parameter values by solving ``T(θ) = A`` (T the model's reciprocal map) by least
+squares inside the run's bounds. The image fixes A, four numbers; pixel size and a uniform
+stretch (and, with ``rotation``, rotation and shear) change it alike, so among the
+parameter sets giving the same A the one with the least shear and stretch is taken (a tiny
+penalty on them). Every map that lands inside the bounds is a candidate, aliases included;
+the file's calibration, where it has one, is one more (no distortion).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from ingrained_core.engine.autostart.match import Match, match_lattices
+from ingrained_core.engine.autostart.peaks import LatticePeaks, lattice_peaks
+from ingrained_core.engine.autostart.reference import DISTORTION, GEOMETRIC, Reference, reference_lattice
+
+#: relative mismatch ||T(θ) - A|| / ||A|| above which no parameter set inside the bounds
+#: reproduces a map (the candidate is outside the bounds)
+MAX_MISMATCH = 0.02
+_PENALTY = 1e-3
+
+
+@dataclass
+class Candidate:
+    """One start candidate: values of the estimated parameters and where they come from."""
+
+    values: dict[str, float]
+    source: str  # "lattice" or "calibration"
+    score: float = 0.0
+    mismatch: float = 0.0
+    matched_peaks: int = 0
+    uncertainty: dict[str, float] = field(default_factory=dict)
+    match: Match | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "values": {k: float(v) for k, v in self.values.items()},
+                "lattice_score": float(self.score), "mismatch": float(self.mismatch),
+                "matched_peaks": int(self.matched_peaks),
+                "uncertainty": {k: float(v) for k, v in self.uncertainty.items()},
+                **({"map": self.match.A.tolist(), "rms_cycles_per_px": self.match.rms} if self.match else {})}
+
+
+def decompose(A: np.ndarray, ref: Reference, base: dict[str, float], names: list[str],
+              bounds: dict[str, tuple[float, float]], start: dict[str, float] | None = None
+              ) -> tuple[dict[str, float], float]:
+    """Parameter values (of ``names``) whose reciprocal map is closest to ``A``, and the
+    relative mismatch; the other parameters stay at ``base``."""
+    names = list(names)
+    lo = np.array([bounds[n][0] for n in names])
+    hi = np.array([bounds[n][1] for n in names])
+    norm = float(np.linalg.norm(A))
+
+    def values_of(x: np.ndarray) -> dict[str, float]:
+        v = dict(base)
+        v.update({n: float(xi) for n, xi in zip(names, x)})
+        return v
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        v = values_of(x)
+        r = (ref.transform(v) - A).ravel() / norm
+        pen = [_PENALTY * v[n] for n in names if n in DISTORTION and n != "rotation"]
+        return np.concatenate([r, pen])
+
+    seeds = []
+    for rot in (range(0, 360, 30) if "rotation" in names else [None]):
+        x = []
+        for n in names:
+            if start and n in start:
+                x.append(start[n])
+            elif n == "pixel_size":
+                x.append(ref.p0 * math.sqrt(abs(np.linalg.det(A))))
+            elif n == "rotation":
+                x.append(float(rot))
+            else:
+                x.append(0.0)
+        seeds.append(np.clip(np.array(x, dtype=float), lo, hi))
+    best = None
+    for x0 in seeds:
+        sol = optimize.least_squares(resid, x0, bounds=(lo, hi) if len(names) else (-np.inf, np.inf),
+                                     x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12)
+        if best is None or sol.cost < best.cost:
+            best = sol
+    assert best is not None
+    v = values_of(best.x)
+    mismatch = float(np.linalg.norm(ref.transform(v) - A) / norm)
+    return {n: float(v[n]) for n in names}, mismatch
+
+
+def _jackknife(m: Match, ref: Reference, exp: LatticePeaks, base: dict[str, float], names: list[str],
+               bounds: dict[str, tuple[float, float]], values: dict[str, float]) -> dict[str, float]:
+    """Standard errors of the values: leave one matched peak out at a time."""
+    if len(m.pairs) < 4:
+        return {n: math.nan for n in names}
+    r_all = np.array([ref.peaks.k[i] for i, _, _ in m.pairs])
+    e_all = np.array([s * exp.k[j] for _, j, s in m.pairs])
+    w_all = np.sqrt(np.array([ref.peaks.strength[i] for i, _, _ in m.pairs]))[:, None]
+    draws = []
+    for leave in range(len(m.pairs)):
+        keep = np.arange(len(m.pairs)) != leave
+        r, e, w = r_all[keep], e_all[keep], w_all[keep]
+        if np.linalg.matrix_rank(r) < 2:
+            continue
+        sol, *_ = np.linalg.lstsq(r * w, e * w, rcond=None)
+        vals, _ = decompose(sol.T, ref, base, names, bounds, start=values)
+        draws.append([vals[n] for n in names])
+    if len(draws) < 3:
+        return {n: math.nan for n in names}
+    d = np.array(draws)
+    k = d.shape[0]
+    se = np.sqrt((k - 1) / k * np.sum((d - d.mean(axis=0)) ** 2, axis=0))
+    return {n: float(s) for n, s in zip(names, se)}
+
+
+@dataclass
+class LatticeEstimate:
+    """What the experiment's lattice says: its peaks, the reference, the candidates."""
+
+    experiment_peaks: LatticePeaks
+    reference: Reference
+    candidates: list[Candidate]
+    rejected: int = 0  # maps no parameter set inside the bounds reproduces
+
+
+def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float], names: list[str],
+                          bounds: dict[str, tuple[float, float]], *, p0: float, max_peaks: int = 24,
+                          min_ratio: float = 30.0, max_candidates: int = 8, image_name: str = "experiment",
+                          structure_name: str = "the structure") -> LatticeEstimate:
+    """Candidates for the geometric parameters ``names`` from the lattice of ``image``."""
+    exp = lattice_peaks(image, max_peaks=max_peaks, min_ratio=min_ratio, name=image_name)
+    ref = reference_lattice(model, base, p0, image.shape, max_peaks=max_peaks, min_ratio=min_ratio,
+                            name=structure_name)
+    p_lo, p_hi = bounds.get("pixel_size", (base["pixel_size"], base["pixel_size"]))
+    spread = 1.0 + sum(max(abs(bounds[n][0]), abs(bounds[n][1])) for n in names if n in DISTORTION and n != "rotation")
+    scale_range = (p_lo / p0 / spread, p_hi / p0 * spread)
+    matches = match_lattices(ref.peaks, exp, scale_range=scale_range)
+    candidates: list[Candidate] = []
+    rejected = 0
+    for m in matches:
+        if len(candidates) >= max_candidates:
+            break
+        vals, mismatch = decompose(m.A, ref, ref.base, names, bounds)
+        if mismatch > MAX_MISMATCH:
+            rejected += 1
+            continue
+        if any(_same(vals, c.values, bounds) for c in candidates):
+            continue
+        unc = _jackknife(m, ref, exp, ref.base, names, bounds, vals)
+        candidates.append(Candidate(vals, "lattice", m.score, mismatch, len(m.pairs), unc, m))
+    return LatticeEstimate(exp, ref, candidates, rejected)
+
+
+def _same(a: dict[str, float], b: dict[str, float], bounds: dict[str, tuple[float, float]]) -> bool:
+    for n, va in a.items():
+        if n == "pixel_size":
+            if abs(va - b[n]) > 0.005 * b[n]:
+                return False
+        elif n == "rotation":
+            if abs((va - b[n] + 180.0) % 360.0 - 180.0) > 0.5:
+                return False
+        elif abs(va - b[n]) > 0.005:
+            return False
+    return True
+
+
+__all__ = ["Candidate", "LatticeEstimate", "decompose", "estimate_from_lattice", "GEOMETRIC"]
