@@ -3,7 +3,8 @@
 A periodic image (an atomic lattice) shows sharp peaks in its power spectrum at the
 reciprocal-lattice vectors. They are found as local maxima of the Hann-windowed, zero-padded
 power spectrum that stand far above the spectrum's own level at the same spatial
-frequency (the median over a thin ring): for pure noise the ratio of a power value to that
+frequency (the median over a thin ring, and over its spectrum row and column, so that
+streaks along the axes from scan lines or an interface do not count): for pure noise the ratio of a power value to that
 median is ``Exp(1) / ln 2`` distributed, so a ratio of 30 or more (the default) happens by
 chance about once in 10⁹ spectrum pixels. Vectors are in cycles per pixel in the
 (column, row) frame of the image; one of each Friedel pair (±k) is kept (the half plane
@@ -100,6 +101,10 @@ def lattice_peaks(
     rr, cc = np.mgrid[0:n, 0:n]
     radius = np.hypot(rr - c, cc - c)
     bg = _ring_median(logp, radius, width=max(1.0, n / 256))
+    # Scan-line noise and an interface put streaks through the spectrum along the axes: a
+    # peak must also stand out from the median of its own spectrum row and column.
+    bg = np.maximum(bg, np.median(logp, axis=0, keepdims=True))
+    bg = np.maximum(bg, np.median(logp, axis=1, keepdims=True))
     # A noise-free image (the model's own simulation) has next to no background: peaks are
     # judged against a floor of DYNAMIC_RANGE below the strongest lattice-band power.
     band = (radius >= n / (max_period_px if max_period_px is not None else min(h, w) / 4.0))
