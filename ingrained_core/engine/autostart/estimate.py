@@ -95,14 +95,16 @@ def decompose(A: np.ndarray, ref: Reference, base: dict[str, float], names: list
     return {n: float(v[n]) for n in names}, mismatch
 
 
-def _jackknife(m: Match, ref: Reference, exp: LatticePeaks, base: dict[str, float], names: list[str],
-               bounds: dict[str, tuple[float, float]], values: dict[str, float]) -> dict[str, float]:
-    """Standard errors of the values: leave one matched peak out at a time."""
+def _jackknife(m: Match, src: LatticePeaks, post: np.ndarray, ref: Reference, exp: LatticePeaks,
+               base: dict[str, float], names: list[str], bounds: dict[str, tuple[float, float]],
+               values: dict[str, float]) -> dict[str, float]:
+    """Standard errors of the values: leave one matched peak out at a time (``m`` maps the
+    peaks ``src`` onto the experiment's; the map from the reference is ``m.A @ post``)."""
     if len(m.pairs) < 4:
         return {n: math.nan for n in names}
-    r_all = np.array([ref.peaks.k[i] for i, _, _ in m.pairs])
+    r_all = np.array([src.k[i] for i, _, _ in m.pairs])
     e_all = np.array([s * exp.k[j] for _, j, s in m.pairs])
-    w_all = np.sqrt(np.array([ref.peaks.strength[i] for i, _, _ in m.pairs]))[:, None]
+    w_all = np.exp(0.5 * (np.array([src.strength[i] for i, _, _ in m.pairs]) - src.strength.max()))[:, None]
     draws = []
     for leave in range(len(m.pairs)):
         keep = np.arange(len(m.pairs)) != leave
@@ -110,7 +112,7 @@ def _jackknife(m: Match, ref: Reference, exp: LatticePeaks, base: dict[str, floa
         if np.linalg.matrix_rank(r) < 2:
             continue
         sol, *_ = np.linalg.lstsq(r * w, e * w, rcond=None)
-        vals, _ = decompose(sol.T, ref, base, names, bounds, start=values)
+        vals, _ = decompose(sol.T @ post, ref, base, names, bounds, start=values)
         draws.append([vals[n] for n in names])
     if len(draws) < 3:
         return {n: math.nan for n in names}
@@ -133,11 +135,15 @@ class LatticeEstimate:
 def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float], names: list[str],
                           bounds: dict[str, tuple[float, float]], *, p0: float, max_peaks: int = 24,
                           min_ratio: float = 30.0, max_candidates: int = 8, image_name: str = "experiment",
-                          structure_name: str = "the structure") -> LatticeEstimate:
-    """Candidates for the geometric parameters ``names`` from the lattice of ``image``."""
+                          structure_name: str = "the structure", reference: Reference | None = None,
+                          refine: int = 2) -> LatticeEstimate:
+    """Candidates for the geometric parameters ``names`` from the lattice of ``image``
+    (``reference``: a :func:`reference_lattice` made before for the same model, ``p0`` and
+    shape; the best ``refine`` candidates are refined self-consistently, see
+    :func:`_self_consistent`)."""
     exp = lattice_peaks(image, max_peaks=max_peaks, min_ratio=min_ratio, name=image_name)
-    ref = reference_lattice(model, base, p0, image.shape, max_peaks=max_peaks, min_ratio=min_ratio,
-                            name=structure_name)
+    ref = reference or reference_lattice(model, base, p0, image.shape, max_peaks=max_peaks, min_ratio=min_ratio,
+                                         name=structure_name)
     p_lo, p_hi = bounds.get("pixel_size", (base["pixel_size"], base["pixel_size"]))
     spread = 1.0 + sum(max(abs(bounds[n][0]), abs(bounds[n][1])) for n in names if n in DISTORTION and n != "rotation")
     scale_range = (p_lo / p0 / spread, p_hi / p0 * spread)
@@ -153,9 +159,54 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
             continue
         if any(_same(vals, c.values, bounds) for c in candidates):
             continue
-        unc = _jackknife(m, ref, exp, ref.base, names, bounds, vals)
+        if len(candidates) < refine:
+            vals, mismatch, unc = _self_consistent(m, ref, exp, image.shape, names, bounds, vals, max_peaks, min_ratio)
+        else:
+            unc = _jackknife(m, ref.peaks, np.eye(2), ref, exp, ref.base, names, bounds, vals)
+        if any(_same(vals, c.values, bounds) for c in candidates):
+            continue
         candidates.append(Candidate(vals, "lattice", m.score, mismatch, len(m.pairs), unc, m))
     return LatticeEstimate(exp, ref, candidates, rejected)
+
+
+def _self_consistent(m: Match, ref: Reference, exp: LatticePeaks, shape: tuple[int, int], names: list[str],
+                     bounds: dict[str, tuple[float, float]], values: dict[str, float], max_peaks: int,
+                     min_ratio: float, iterations: int = 4) -> tuple[dict[str, float], float, dict[str, float]]:
+    """Refine a candidate against the model's simulation at the candidate itself.
+
+    Peak positions carry biases of the window and, in a bicrystal, of the two grains'
+    overlapping reflections; they depend on what the image holds, so they differ between
+    the reference (another pixel size, no distortion) and the experiment. Simulating at the
+    current values (the experiment's size) and matching its peaks to the experiment's, the
+    remaining map A' is close to the identity and the biases cancel: the new map is
+    A' · T(values). A few rounds; the uncertainty comes from the last one."""
+    from ingrained_core.engine.autostart.match import _refine
+
+    model = ref.model
+    vals = dict(values)
+    mismatch = 0.0
+    unc = {n: math.nan for n in names}
+    last = None
+    for _ in range(iterations):
+        v = {**ref.base, **vals}
+        try:
+            sim = np.asarray(model.simulate(model.Params(**v)).array, dtype=float)
+            peaks = lattice_peaks(sim, max_peaks=max_peaks, min_ratio=min_ratio)
+        except Exception:  # noqa: BLE001 - the candidate's own simulation is unusable: keep the match
+            break
+        step = _refine(np.eye(2), peaks, exp)
+        if len(step.pairs) < 3:
+            break
+        post = ref.transform(v)
+        new, mismatch = decompose(step.A @ post, ref, ref.base, names, bounds, start=vals)
+        moved = max(abs(new[n] - vals[n]) / (vals[n] if n == "pixel_size" else 1.0) for n in names)
+        vals = new
+        last = (step, peaks, post)
+        if moved < 1e-4:
+            break
+    if last is not None:
+        unc = _jackknife(*last, ref, exp, ref.base, names, bounds, vals)
+    return vals, mismatch, unc
 
 
 def _same(a: dict[str, float], b: dict[str, float], bounds: dict[str, tuple[float, float]]) -> bool:

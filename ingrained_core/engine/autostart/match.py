@@ -81,7 +81,7 @@ def _refine(A: np.ndarray, ref: LatticePeaks, exp: LatticePeaks, rounds: int = 3
             break
         r = ref.k[hit]
         e = both[nearest[0, hit]]
-        w = np.sqrt(ref.strength[hit])[:, None]
+        w = np.exp(0.5 * (ref.strength[hit] - ref.strength.max()))[:, None]  # 1 / position error: the amplitude
         if np.linalg.matrix_rank(r) < 2:
             break
         sol, *_ = np.linalg.lstsq(r * w, e * w, rcond=None)
