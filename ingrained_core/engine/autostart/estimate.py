@@ -104,7 +104,8 @@ def _jackknife(m: Match, src: LatticePeaks, post: np.ndarray, ref: Reference, ex
         return {n: math.nan for n in names}
     r_all = np.array([src.k[i] for i, _, _ in m.pairs])
     e_all = np.array([s * exp.k[j] for _, j, s in m.pairs])
-    w_all = np.exp(0.5 * (np.array([src.strength[i] for i, _, _ in m.pairs]) - src.strength.max()))[:, None]
+    w_all = np.exp(0.5 * np.minimum(np.array([src.strength[i] for i, _, _ in m.pairs]) - src.strength.max(),
+                                    np.array([exp.strength[j] for _, j, _ in m.pairs]) - exp.strength.max()))[:, None]
     draws = []
     for leave in range(len(m.pairs)):
         keep = np.arange(len(m.pairs)) != leave
@@ -129,7 +130,7 @@ class LatticeEstimate:
     experiment_peaks: LatticePeaks
     reference: Reference
     candidates: list[Candidate]
-    rejected: int = 0  # maps no parameter set inside the bounds reproduces
+    rejected: int = 0  # lattice matches no parameter set inside the bounds reproduces
 
 
 def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float], names: list[str],
@@ -150,10 +151,14 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
     matches = match_lattices(ref.peaks, exp, scale_range=scale_range)
     candidates: list[Candidate] = []
     rejected = 0
-    for m in matches:
+    best_of_group: dict[int, tuple[Match, dict[str, float], float]] = {}
+    for m in matches:  # per group of lattice-equivalent maps, the member the bounds reproduce best
+        vals, mismatch = decompose(m.A, ref, ref.base, names, bounds)
+        if m.group not in best_of_group or mismatch < best_of_group[m.group][2]:
+            best_of_group[m.group] = (m, vals, mismatch)
+    for m, vals, mismatch in sorted(best_of_group.values(), key=lambda t: (-t[0].score, t[0].group)):
         if len(candidates) >= max_candidates:
             break
-        vals, mismatch = decompose(m.A, ref, ref.base, names, bounds)
         if mismatch > MAX_MISMATCH:
             rejected += 1
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ class Match:
     score: float
     pairs: list[tuple[int, int, int]]  # (reference index, experiment index, sign)
     rms: float  # cycles/px
+    group: int = 0  # maps in one group give the same lattice (they differ by a symmetry of it)
 
     @property
     def scale(self) -> float:
@@ -81,7 +83,9 @@ def _refine(A: np.ndarray, ref: LatticePeaks, exp: LatticePeaks, rounds: int = 3
             break
         r = ref.k[hit]
         e = both[nearest[0, hit]]
-        w = np.exp(0.5 * (ref.strength[hit] - ref.strength.max()))[:, None]  # 1 / position error: the amplitude
+        # 1 / position error: the amplitude over the background, of the weaker of the two peaks
+        j = nearest[0, hit] % ne
+        w = np.exp(0.5 * np.minimum(ref.strength[hit] - ref.strength.max(), exp.strength[j] - exp.strength.max()))[:, None]
         if np.linalg.matrix_rank(r) < 2:
             break
         sol, *_ = np.linalg.lstsq(r * w, e * w, rcond=None)
@@ -93,8 +97,9 @@ def _refine(A: np.ndarray, ref: LatticePeaks, exp: LatticePeaks, rounds: int = 3
 
 
 def match_lattices(ref: LatticePeaks, exp: LatticePeaks, *, scale_range: tuple[float, float],
-                   max_condition: float = 3.0, n_ref: int = 12, n_exp: int = 8, keep: int = 40) -> list[Match]:
-    """Every distinct map A (best first) with ``sqrt(det A)`` in ``scale_range``."""
+                   max_condition: float = 3.0, n_ref: int = 12, n_exp: int = 8, keep: int = 16, per_group: int = 12) -> list[Match]:
+    """Every distinct map A (best first) with ``sqrt(det A)`` in ``scale_range``: up to
+    ``keep`` groups of lattice-equivalent maps, ``per_group`` maps each."""
     r_idx = range(min(n_ref, ref.k.shape[0]))
     ne = min(n_exp, exp.k.shape[0])
     e_all = np.vstack([exp.k[:ne], -exp.k[:ne]])
@@ -122,8 +127,10 @@ def match_lattices(ref: LatticePeaks, exp: LatticePeaks, *, scale_range: tuple[f
     score, _, _ = _score(A, ref, exp)
     order = np.argsort(-score, kind="stable")
     out: list[Match] = []
+    groups: dict[tuple[Any, ...], int] = {}
+    counts: dict[int, int] = {}
     for idx in order:
-        if len(out) >= keep or score[idx] <= 0:
+        if len(groups) >= keep or score[idx] <= 0:
             break
         if any(min(np.linalg.norm(A[idx] - m.A), np.linalg.norm(A[idx] + m.A)) < 0.02 * np.linalg.norm(m.A)
                for m in out):
@@ -134,6 +141,14 @@ def match_lattices(ref: LatticePeaks, exp: LatticePeaks, *, scale_range: tuple[f
             m.pairs = [(i, j, -s) for i, j, s in m.pairs]
         if not np.isfinite(m.rms) or any(np.linalg.norm(m.A - o.A) < 0.01 * np.linalg.norm(o.A) for o in out):
             continue
+        # Maps that differ by a symmetry of the lattice put the same peaks on the same
+        # experimental ones at the same scale: one group (the parameters decide which
+        # member, if any, the bounds allow).
+        key = (round(m.scale, 3), frozenset(j for _, j, _ in m.pairs))
+        m.group = groups.setdefault(key, len(groups))
+        if counts.get(m.group, 0) >= per_group:
+            continue
+        counts[m.group] = counts.get(m.group, 0) + 1
         out.append(m)
-    out.sort(key=lambda m: (-m.score, m.rms))
+    out.sort(key=lambda m: (-m.score, m.group, m.rms))
     return out
