@@ -45,8 +45,8 @@ def _score(A: np.ndarray, ref: LatticePeaks, exp: LatticePeaks, chunk: int = 150
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scores of maps ``A`` (n, 2, 2): (score, nearest experiment index into ±E, distance).
 
-    Only reference peaks the map puts inside the band where the experiment shows peaks
-    count (finer ones may be lost to blur and noise in the experiment)."""
+    Only reference peaks the map puts inside the band where the experiment could show
+    them count (see below)."""
     if A.shape[0] > chunk:
         parts = [_score(A[i:i + chunk], ref, exp, chunk) for i in range(0, A.shape[0], chunk)]
         return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))  # type: ignore[return-value]
@@ -58,14 +58,18 @@ def _score(A: np.ndarray, ref: LatticePeaks, exp: LatticePeaks, chunk: int = 150
     nearest = d.argmin(axis=2)
     dmin = d.min(axis=2)
     hit_ref = dmin <= tol
-    k_exp = np.linalg.norm(exp.k, axis=1)
-    k_pred = np.linalg.norm(pred, axis=2)
-    in_band = (k_pred >= 0.8 * k_exp.min()) & (k_pred <= 1.2 * k_exp.max())
-    wr_all = np.broadcast_to(ref.strength, in_band.shape) * in_band
     we = exp.strength / exp.strength.sum()
     ne = exp.k.shape[0]
     hit_exp = (d <= tol[:, :, None]).any(axis=1)  # (n, 2e)
     hit_exp = hit_exp[:, :ne] | hit_exp[:, ne:]
+    # Reference peaks count where the experiment could show them: from the longest period
+    # searched up to a little beyond the finest experimental peak this map explains (finer
+    # ones may be lost to blur and noise; coarser ones would show).
+    k_exp = np.linalg.norm(exp.k, axis=1)
+    k_top = np.where(hit_exp, k_exp[None, :], 0.0).max(axis=1)
+    k_pred = np.linalg.norm(pred, axis=2)
+    in_band = (k_pred >= 4.0 / min(exp.shape)) & (k_pred <= 1.2 * k_top[:, None])
+    wr_all = np.broadcast_to(ref.strength, in_band.shape) * in_band
     ref_share = (hit_ref * wr_all).sum(axis=1) / np.maximum(wr_all.sum(axis=1), 1e-300)
     score = ref_share * (hit_exp * we).sum(axis=1)
     return score, nearest, dmin
