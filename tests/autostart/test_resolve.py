@@ -145,3 +145,12 @@ def test_calibration_record_warns_beyond_tolerance(tmp_path, twin_model):
     assert level == "warning" and "10 %" in text
     ok = calibration_record(problem, {"pixel_size": 0.21})
     assert calibration_notes(ok)[0][1] == "info"
+
+
+def test_start_record_is_json_safe():
+    from types import SimpleNamespace
+
+    rec = start_record(SimpleNamespace(autostart={"parameters": ["pixel_size"], "uncertainty": {"pixel_size": float("nan")},
+                                                  "_candidates": [object()], "rms": np.float64(np.inf)}))
+    assert rec == {"parameters": ["pixel_size"], "uncertainty": {"pixel_size": None}, "rms": None}
+    json.dumps(rec, allow_nan=False)

@@ -205,7 +205,22 @@ def start_record(problem: Any) -> dict[str, Any] | None:
     rep = getattr(problem, "autostart", None) or {}
     if "parameters" not in rep:
         return None
-    return {k: v for k, v in rep.items() if not k.startswith("_")}
+    return _finite({k: v for k, v in rep.items() if not k.startswith("_")})
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-safe: NaN/inf (an uncertainty that could not be estimated) become null."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
 
 
 def write_start_json(problem: Any, run_dir: Any) -> None:
