@@ -12,6 +12,8 @@ class AutoStartConfig(BaseModel):
 
     candidates: int = Field(4, ge=1, le=50, description="start candidates (best lattice matches, then the "
                             "file's calibration) taken into the global stage")
+    min_relative_score: float = Field(0.8, ge=0, le=1, description="lattice candidates enter the global stage "
+                                      "when their lattice score is at least this fraction of the best one's")
     around: int = Field(4, ge=0, le=200, description="extra starts sampled around each candidate in the global stage")
     evaluate: bool = Field(True, description="rank the candidates by FOM (the global stage); false: take the best "
                            "lattice match as it is")
