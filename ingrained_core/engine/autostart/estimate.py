@@ -152,7 +152,11 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
     candidates: list[Candidate] = []
     rejected = 0
     best_of_group: dict[int, tuple[Match, dict[str, float], float]] = {}
-    for m in matches:  # per group of lattice-equivalent maps, the member the bounds reproduce best
+    for m in matches:  # per group of lattice-equivalent maps, a member the bounds reproduce
+        if m.group in best_of_group and best_of_group[m.group][2] <= MAX_MISMATCH:
+            continue
+        if len([g for g in best_of_group.values() if g[2] <= MAX_MISMATCH]) >= 2 * max_candidates:
+            break
         vals, mismatch = decompose(m.A, ref, ref.base, names, bounds)
         if m.group not in best_of_group or mismatch < best_of_group[m.group][2]:
             best_of_group[m.group] = (m, vals, mismatch)
