@@ -157,3 +157,24 @@ def test_start_record_is_json_safe():
                                                   "_candidates": [object()], "rms": np.float64(np.inf)}))
     assert rec == {"parameters": ["pixel_size"], "uncertainty": {"pixel_size": None}, "rms": None}
     json.dumps(rec, allow_nan=False)
+
+
+def test_preview_shows_peaks_and_estimate(tmp_path, twin_model):
+    import tomli_w
+    from click.testing import CliRunner
+
+    from ingrained_core.cli.preview_cmd import preview
+
+    image = _experiment(tmp_path, twin_model)
+    cfg = tmp_path / "fuse.toml"
+    cfg.write_text(tomli_w.dumps(_config(image, _auto())))
+    out = tmp_path / "preview.png"
+    result = CliRunner().invoke(preview, [str(cfg), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "lattice peaks:" in result.output
+    assert "automatic start (best lattice match" in result.output and "pixel_size 0.2" in result.output
+    assert out.stat().st_size > 0
+    noise = _experiment(tmp_path, twin_model, kind="noise")
+    cfg.write_text(tomli_w.dumps(_config(noise, {})))
+    result = CliRunner().invoke(preview, [str(cfg), "-o", str(out)])
+    assert result.exit_code == 0 and "no lattice found" in result.output
