@@ -137,11 +137,11 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
                           bounds: dict[str, tuple[float, float]], *, p0: float, max_peaks: int = 24,
                           min_ratio: float = 30.0, max_candidates: int = 8, image_name: str = "experiment",
                           structure_name: str = "the structure", reference: Reference | None = None,
-                          refine: int = 2) -> LatticeEstimate:
+                          refine: int = 2, members: int = 6) -> LatticeEstimate:
     """Candidates for the geometric parameters ``names`` from the lattice of ``image``
     (``reference``: a :func:`reference_lattice` made before for the same model, ``p0`` and
     shape; the best ``refine`` candidates are refined self-consistently, see
-    :func:`_self_consistent`)."""
+    :func:`_self_consistent`; ``members``: lattice-equivalent maps tried per match)."""
     exp = lattice_peaks(image, max_peaks=max_peaks, min_ratio=min_ratio, name=image_name)
     ref = reference or reference_lattice(model, base, p0, image.shape, max_peaks=max_peaks, min_ratio=min_ratio,
                                          name=structure_name)
@@ -152,13 +152,21 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
     candidates: list[Candidate] = []
     rejected = 0
     best_of_group: dict[int, tuple[Match, dict[str, float], float]] = {}
-    for m in matches:  # per group of lattice-equivalent maps, a member the bounds reproduce
-        if m.group in best_of_group and best_of_group[m.group][2] <= MAX_MISMATCH:
+    tried: dict[int, int] = {}
+
+    def cost(vals: dict[str, float], mismatch: float) -> tuple[bool, float]:
+        # reproducible first, then the least shear and stretch (members differ by a symmetry)
+        return (mismatch > MAX_MISMATCH, sum(vals[n] ** 2 for n in names if n in DISTORTION and n != "rotation"))
+
+    for m in matches:  # per group of lattice-equivalent maps, the member the bounds reproduce with least distortion
+        if tried.get(m.group, 0) >= members:
             continue
-        if len([g for g in best_of_group.values() if g[2] <= MAX_MISMATCH]) >= 2 * max_candidates:
-            break
+        if m.group not in best_of_group and len(
+                [g for g in best_of_group.values() if g[2] <= MAX_MISMATCH]) >= 2 * max_candidates:
+            continue
+        tried[m.group] = tried.get(m.group, 0) + 1
         vals, mismatch = decompose(m.A, ref, ref.base, names, bounds)
-        if m.group not in best_of_group or mismatch < best_of_group[m.group][2]:
+        if m.group not in best_of_group or cost(vals, mismatch) < cost(*best_of_group[m.group][1:]):
             best_of_group[m.group] = (m, vals, mismatch)
     for m, vals, mismatch in sorted(best_of_group.values(), key=lambda t: (-t[0].score, t[0].group)):
         if len(candidates) >= max_candidates:
