@@ -71,10 +71,15 @@ def preview(config: Path, out: Path) -> None:
     cfg = load_experiment_table(config)
     stages = prepare_experiment(cfg)
     fig = preview_figure(stages)
+    from ingrained_core.apps.autostart_preview import add_lattice_panel
+
+    lattice_notes = add_lattice_panel(fig, stages.processed, config.resolve())  # peaks; estimate if start = "auto"
     if out.suffix.lower() != ".png":
         out = out.with_suffix(".png")
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_figure(out, fig, dpi=150)
     for note in stages.final.notices:
+        click.echo(f"  {note}")
+    for note in lattice_notes:
         click.echo(f"  {note}")
     click.echo(f"{out}: {stages.final.describe()}")

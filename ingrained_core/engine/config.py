@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ingrained_core.engine.autostart.config import AutoStartConfig
 from ingrained_core.engine.experiment import ExperimentConfig
 from ingrained_core.plugin.errors import ConfigError, format_user_error
 from ingrained_core.plugin.params import ParamSpec
@@ -96,6 +97,7 @@ class RunConfig(_Section):
     fom: FomConfig = Field(default_factory=FomConfig)
     registration: RegistrationConfig = Field(default_factory=RegistrationConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    autostart: AutoStartConfig = Field(default_factory=AutoStartConfig)
     provenance: dict[str, Any] = Field(default_factory=dict, description="written by ingrained (versions, command); ignored on input")
     base_dir: Path | None = Field(None, description="directory relative paths were resolved against (written by ingrained)")
 

@@ -60,6 +60,7 @@ class Problem:
     similarity: Any
     structure: Any = None
     structure_report: dict[str, Any] = field(default_factory=dict)
+    autostart: dict[str, Any] = field(default_factory=dict)  # start = "auto": estimate, candidates (start.json)
 
     @property
     def alpha(self) -> float:
@@ -196,6 +197,12 @@ def build_problem(cfg: RunConfig) -> Problem:
     validate_optimizer(cfg)
     experiment = load_experiment(cfg.experiment)
     model, structure, report = _build_model(cfg)
+    from ingrained_core.engine.autostart.resolve import global_stage, resolve_automatic_start
+
+    def space_of(c: RunConfig) -> ParameterSpace:
+        return _parameter_space(c, model.Params, experiment.data.shape)[1]
+
+    cfg, autostart = resolve_automatic_start(cfg, model, experiment, space_of)
     cfg, space, taken = _parameter_space(cfg, model.Params, experiment.data.shape)
     if taken:
         report = {**report, "start_from": cfg.provenance["start_from"]}
@@ -207,7 +214,8 @@ def build_problem(cfg: RunConfig) -> Problem:
         roi=reg.roi,
         method=reg.method,
     )
-    return Problem(cfg, experiment, model, space, registrar, similarity, structure, report)
+    problem = Problem(cfg, experiment, model, space, registrar, similarity, structure, report, autostart)
+    return global_stage(problem, autostart, space_of) if "_candidates" in autostart else problem
 
 
 def validate_optimizer(cfg: RunConfig) -> tuple[Any, Any]:

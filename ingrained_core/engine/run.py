@@ -35,9 +35,10 @@ from ingrained_core.engine.problem import (
 from ingrained_core.engine.progress import ProgressLog, read_progress
 from ingrained_core.engine.reporting import Reporter
 from ingrained_core.engine.run_records import best_extras, report_at_bound, write_build_record
+from ingrained_core.engine.autostart.resolve import calibration_notes, calibration_record, write_start_json
 
 RUN_FILES = (
-    "config.toml", "progress.csv", "best.json", "experiment.npy", "simulation.npy",
+    "config.toml", "start.json", "progress.csv", "best.json", "experiment.npy", "simulation.npy",
     "fused.png", "structure.cif", "structure.vasp", "strain.json",
 )
 FINAL_REASONS = ("converged", "target_fom")
@@ -177,6 +178,7 @@ class StartRunner:
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
             **best_extras(self.problem, ev.values),
+            **calibration_record(self.problem, ev.values),
         }
 
     def _write_best(self, status: str, force: bool = False) -> None:
@@ -435,11 +437,17 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
         atomic.write_npy(run_dir / "experiment.npy", problem.experiment.data)
     write_build_record(problem, run_dir)
     reporter.begin(f"ingrained fuse -> {run_dir}", problem.space.free_names)
+    if not resume:  # start = "auto": the estimate, its notices and start.json
+        for note in problem.autostart.get("notices", []):
+            reporter.message(note, "warning")
+        write_start_json(problem, run_dir)
     getattr(reporter, "plan", lambda info: None)({"run_dir": str(run_dir), "starts": opt.starts, "max_evals": opt.max_evals, "time_limit": opt.time_limit, "optimizer": opt.name})  # noqa: E501
     points = start_points(problem, opt.starts, opt.seed)
     if opt.starts == 1:
         rec = StartRunner(problem, run_dir, points[0], budget, reporter, 0).run()
         report_at_bound(reporter, rec)
+        for note in calibration_notes(rec):
+            reporter.message(*note)
         reporter.end(rec)
         return FuseResult(rec, run_dir, [rec])
     todo, done = [], []
@@ -456,6 +464,8 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
 
     finish_run(run_dir, problem=problem, reporter=reporter)
     report_at_bound(reporter, total)
+    for note in calibration_notes(total):
+        reporter.message(*note)
     reporter.end(total)
     return FuseResult(total, run_dir, records)
 

@@ -120,7 +120,9 @@ class ParamSpec(BaseModel):
     """How a run treats one parameter: start value, narrowed bounds, or fixed.
 
     In a config a bare number means "fixed at this value"; a table may give
-    ``start``, ``min``, ``max`` and ``fixed``.
+    ``start``, ``min``, ``max`` and ``fixed``. ``start = "auto"`` (or ``auto = true``
+    beside a numeric start to fall back to) asks the engine to estimate the start (the
+    geometric parameters, docs/autostart.md); a bare ``"auto"`` is ``{ start = "auto" }``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -129,12 +131,17 @@ class ParamSpec(BaseModel):
     min: float | None = None
     max: float | None = None
     fixed: bool | None = None
+    auto: bool | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _scalar_means_fixed(cls, data: Any) -> Any:
         if isinstance(data, (int, float)) and not isinstance(data, bool):
             return {"start": float(data), "fixed": True}
+        if data == "auto":
+            return {"auto": True}
+        if isinstance(data, dict) and data.get("start") == "auto":
+            return {**data, "start": None, "auto": True}
         return data
 
     @model_validator(mode="after")
@@ -188,6 +195,8 @@ class ParameterSpace:
             lo = d["min"] if spec.min is None else spec.min
             hi = d["max"] if spec.max is None else spec.max
             start = d["default"] if spec.start is None else spec.start
+            if spec.auto and spec.start is None:  # not resolved (no image): the default, inside the bounds
+                start = min(max(start, lo), hi)
             if lo < d["min"] or hi > d["max"]:
                 raise ParameterError(
                     f"parameter {name}: bounds [{lo}, {hi}] exceed the model's allowed "

@@ -1,0 +1,28 @@
+"""``[autostart]``: how automatic starts (``start = "auto"``) are estimated and ranked."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AutoStartConfig(BaseModel):
+    """``[autostart]``: the lattice estimate, the global stage and the calibration check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidates: int = Field(4, ge=1, le=50, description="start candidates (best lattice matches, then the "
+                            "file's calibration) taken into the global stage")
+    min_relative_score: float = Field(0.8, ge=0, le=1, description="lattice candidates enter the global stage "
+                                      "when their lattice score is at least this fraction of the best one's")
+    around: int = Field(4, ge=0, le=200, description="extra starts sampled around each candidate in the global stage")
+    evaluate: bool = Field(True, description="rank the candidates by FOM (the global stage); false: take the best "
+                           "lattice match as it is")
+    pixel_spread: float = Field(0.02, ge=0, le=0.5, description="relative pixel-size spread of the starts around a candidate")
+    distortion_spread: float = Field(0.01, ge=0, le=0.5, description="shear/stretch spread of the starts around a candidate")
+    rotation_spread: float = Field(2.0, ge=0, le=90, description="rotation spread (degrees) of the starts around a candidate")
+    seed: int = Field(0, ge=0, description="seed of the starts around the candidates")
+    max_peaks: int = Field(24, ge=4, le=200, description="strongest Fourier peaks used per image")
+    min_peak_ratio: float = Field(30.0, gt=1, description="a peak must stand this many times above the power "
+                                  "spectrum's median at its spatial frequency")
+    calibration_tolerance: float = Field(0.10, ge=0, description="warn when the fitted pixel size differs from "
+                                         "the file's calibration by more than this fraction")

@@ -1,0 +1,293 @@
+"""Resolving ``start = "auto"`` where the problem is built, the global stage, ``start.json``,
+and the calibration-against-fit record.
+
+:func:`resolve_automatic_start` runs before the parameter space is made: it estimates the
+automatic parameters (the image's lattice and the file's calibration) and fills the best
+lattice candidate in as their start. :func:`global_stage` then evaluates every candidate
+and starts around each on the built problem, ranked by FOM, and moves the start to the
+best. The run config that leaves (and that ``config.toml`` records) holds plain numbers,
+so the parallel starts, ``resume`` and ``frames`` never estimate again.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ingrained_core.engine.autostart.estimate import Candidate, estimate_from_lattice
+from ingrained_core.engine.autostart.peaks import NoLatticeError
+from ingrained_core.engine.autostart.reference import DISTORTION, GEOMETRIC
+from ingrained_core.plugin.errors import ConfigError
+from ingrained_core.plugin.params import ParamSpec
+
+START_FILE = "start.json"
+
+
+def automatic_names(cfg: Any, params_cls: Any) -> list[str]:
+    """The parameters whose start is ``"auto"`` (only geometric ones may be)."""
+    names = [n for n, s in cfg.forward_model.params.items() if s.auto]
+    wrong = [n for n in names if n not in GEOMETRIC or n not in params_cls.model_fields]
+    if wrong:
+        known = [n for n in GEOMETRIC if n in params_cls.model_fields]
+        raise ConfigError(
+            f"forward_model.params.{wrong[0]}: start = \"auto\" is only for the geometric parameters of "
+            f"{cfg.forward_model.name!r} ({', '.join(known)})")
+    return [n for n in GEOMETRIC if n in names]
+
+
+def missing_start_notices(cfg: Any, params_cls: Any) -> list[str]:
+    """A notice for each free geometric parameter without a start (its default is used)."""
+    described = params_cls.describe()
+    out = []
+    for n in GEOMETRIC:
+        if n not in described or not described[n]["free"]:
+            continue
+        spec = cfg.forward_model.params.get(n, ParamSpec())
+        if spec.start is None and not spec.auto and not spec.fixed:
+            out.append(f"forward_model.params.{n} has no start: the model's default {described[n]['default']:g} "
+                       f"is used; start = \"auto\" estimates it from the image's lattice (docs/autostart.md)")
+    return out
+
+
+def _with_starts(cfg: Any, values: dict[str, float]) -> Any:
+    specs = dict(cfg.forward_model.params)
+    for n, v in values.items():
+        specs[n] = specs.get(n, ParamSpec()).model_copy(update={"start": float(v), "auto": None})
+    return cfg.model_copy(update={"forward_model": cfg.forward_model.model_copy(update={"params": specs})})
+
+
+def resolve_automatic_start(cfg: Any, model: Any, experiment: Any, space_of: Any) -> tuple[Any, dict[str, Any]]:
+    """``cfg`` with the automatic starts filled in, and the estimate's report.
+
+    ``space_of(cfg)`` builds the parameter space of a config (automatic starts not yet
+    resolved sit at the model's default, inside the bounds).
+    """
+    notices = missing_start_notices(cfg, model.Params)
+    names = automatic_names(cfg, model.Params)
+    if not names:
+        return cfg, {"notices": notices} if notices else {}
+    if cfg.forward_model.start_from is not None:
+        notices.append(f"forward_model.start_from is set: its values replace start = \"auto\" of {', '.join(names)}")
+        return cfg, {"notices": notices}
+    specs = cfg.forward_model.params
+    fallback = {n: specs[n].start for n in names if specs[n].start is not None}
+    space = space_of(cfg)
+    base = space.values(space.x0)
+    free = {p.name: (p.min, p.max) for p in space.free}
+    bounds = {n: free.get(n, (base[n], base[n])) for n in names}
+    calibration = experiment.pixel_size
+    ac = cfg.autostart
+    if "pixel_size" in names:
+        lo, hi = bounds["pixel_size"]
+        p0 = calibration if calibration is not None and lo <= calibration <= hi else math.sqrt(lo * hi)
+    else:
+        p0 = base["pixel_size"]
+    image_name = f"experiment {experiment.source}" if experiment.source else "experiment"
+    structure_name = (f"the structure of {cfg.structure.builder!r}" if cfg.structure is not None
+                      else f"the input of {cfg.forward_model.name!r}")
+    if cfg.structure is not None and cfg.structure.builder_fields().get("path"):
+        structure_name = f"structure {cfg.structure.builder_fields()['path']}"
+    elif cfg.forward_model.input is not None:
+        structure_name = f"input {cfg.forward_model.input}"
+    report: dict[str, Any] = {"parameters": names, "bounds": {n: list(b) for n, b in bounds.items()},
+                              "reference_pixel_size": p0, "notices": notices,
+                              "calibration": _calibration_source(experiment)}
+    try:
+        est = estimate_from_lattice(experiment.data, model, base, names, bounds, p0=p0, max_peaks=ac.max_peaks,
+                                    min_ratio=ac.min_peak_ratio, image_name=image_name,
+                                    structure_name=structure_name)
+    except NoLatticeError as exc:
+        if len(fallback) == len(names):
+            notices.append(f"{exc}; the configured starts are used instead ("
+                           + ", ".join(f"{n} = {v:g}" for n, v in fallback.items()) + ")")
+            report.update(status="fallback", error=str(exc), estimate={}, candidates=[])
+            return _with_starts(cfg, fallback), report
+        need = ", ".join(n for n in names if n not in fallback)
+        raise ConfigError(
+            f"{exc}. start = \"auto\" cannot estimate {need}: give forward_model.params.{need.split(',')[0]} a start "
+            f"value (e.g. {{ start = <value>, auto = true }} to use it when no lattice is found)") from None
+    candidates = list(est.candidates)
+    if calibration is not None and "pixel_size" in names and bounds["pixel_size"][0] <= calibration <= bounds["pixel_size"][1]:
+        vals = {n: (float(calibration) if n == "pixel_size" else min(max(0.0, bounds[n][0]), bounds[n][1])
+                    if n in DISTORTION and n != "rotation" else base[n]) for n in names}
+        if "rotation" in names and candidates:
+            vals["rotation"] = candidates[0].values["rotation"]
+        candidates.append(Candidate(vals, "calibration"))
+    if not candidates:
+        msg = (f"{image_name}: its lattice ({est.experiment_peaks.k.shape[0]} peaks) matches {structure_name} "
+               f"nowhere inside the bounds of {', '.join(names)}")
+        if len(fallback) == len(names):
+            notices.append(msg + "; the configured starts are used instead")
+            report.update(status="fallback", error=msg, estimate={}, candidates=[])
+            return _with_starts(cfg, fallback), report
+        raise ConfigError(msg + ": widen the bounds, check the structure and its orientation, or give start values")
+    best = candidates[0]
+    report.update(
+        status="estimated",
+        experiment_peaks=est.experiment_peaks.as_list(),
+        reference_peaks=est.reference.peaks.as_list(),
+        reference_flip_rows=est.reference.flip,
+        rejected_maps=est.rejected,
+        candidates=[c.as_dict() for c in candidates],
+        estimate={n: best.values[n] for n in names},
+        uncertainty=best.uncertainty,
+    )
+    if calibration is not None and "pixel_size" in names:
+        report["calibration"]["ratio_estimate_to_calibration"] = best.values["pixel_size"] / calibration
+    report["_candidates"] = candidates
+    cfg = _with_starts(cfg, best.values)
+    provenance = {**cfg.provenance, "autostart": {"parameters": names, "record": START_FILE}}
+    return cfg.model_copy(update={"provenance": provenance}), report
+
+
+def _calibration_source(experiment: Any) -> dict[str, Any]:
+    md = experiment.metadata or {}
+    file_px = md.get("file_pixel_size", experiment.pixel_size) if "file_pixel_size" in md else experiment.pixel_size
+    return {"pixel_size": experiment.pixel_size, "file_pixel_size": file_px,
+            "source": "experiment.pixel_size" if "file_pixel_size" in md else ("file" if experiment.pixel_size else None)}
+
+
+def global_stage(problem: Any, report: dict[str, Any], space_of: Any) -> Any:
+    """Evaluate the candidates and starts around each, rank by FOM, start from the best.
+
+    Returns the problem with its config and parameter space moved to the winner."""
+    from dataclasses import replace
+
+    candidates: list[Candidate] = report.pop("_candidates", [])
+    cfg = problem.config
+    ac = cfg.autostart
+    names = report.get("parameters", [])
+    if not candidates or not ac.evaluate:
+        return problem
+    lattice = [c for c in candidates if c.source == "lattice"]
+    # Only matches the lattice supports about as well as the best one compete on FOM: the
+    # FOM at a start point (before any local search) can favour a strongly distorted
+    # partial match over the right lattice (Cu2O: 0.17 Å with shear 0.36 over 0.27 Å).
+    top = max((c.score for c in lattice), default=0.0)
+    lattice = [c for c in lattice if c.score >= ac.min_relative_score * top][: ac.candidates]
+    chosen = lattice + [c for c in candidates if c.source == "calibration"]
+    rng = np.random.default_rng(ac.seed)
+    bounds = {n: tuple(b) for n, b in report["bounds"].items()}
+    points: list[tuple[int, dict[str, float]]] = []
+    for ci, c in enumerate(chosen):
+        points.append((ci, dict(c.values)))
+        for _ in range(ac.around):
+            v = {}
+            for n in names:
+                x = c.values[n]
+                if n == "pixel_size":
+                    x *= 1.0 + rng.uniform(-ac.pixel_spread, ac.pixel_spread)
+                elif n == "rotation":
+                    x += rng.uniform(-ac.rotation_spread, ac.rotation_spread)
+                else:
+                    x += rng.uniform(-ac.distortion_spread, ac.distortion_spread)
+                v[n] = float(min(max(x, bounds[n][0]), bounds[n][1]))
+            points.append((ci, v))
+    base = problem.space.values(problem.space.x0)
+    ranking = []
+    for ci, v in points:
+        ev = problem.evaluate({**base, **v})
+        ranking.append({"candidate": ci, "source": chosen[ci].source, "values": v,
+                        "fom": float(ev.fom) if ev.feasible else None, "error": ev.error or None})
+    ok = [r for r in ranking if r["fom"] is not None]
+    if not ok:
+        report["notices"].append("the global stage found no feasible start; the best lattice match is used")
+        report["global_stage"] = {"evaluations": len(ranking), "ranking": ranking}
+        return problem
+    ok.sort(key=lambda r: r["fom"])
+    win = ok[0]
+    report["global_stage"] = {"evaluations": len(ranking), "best": win,
+                              "ranking": sorted(ranking, key=lambda r: (r["fom"] is None, r["fom"] or 0.0))}
+    report["start"] = win["values"]
+    new_cfg = _with_starts(cfg, win["values"])
+    return replace(problem, config=new_cfg, space=space_of(new_cfg))
+
+
+def start_record(problem: Any) -> dict[str, Any] | None:
+    """What ``start.json`` holds, or None when no start was automatic."""
+    rep = getattr(problem, "autostart", None) or {}
+    if "parameters" not in rep:
+        return None
+    return _finite({k: v for k, v in rep.items() if not k.startswith("_")})
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-safe: NaN/inf (an uncertainty that could not be estimated) become null."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def write_start_json(problem: Any, run_dir: Any) -> None:
+    """Write ``start.json`` into the run directory when a start was automatic."""
+    from pathlib import Path
+
+    from ingrained_core.plugin import files as atomic
+
+    rec = start_record(problem)
+    if rec is not None:
+        atomic.write_json(Path(run_dir) / START_FILE, rec)
+
+
+def calibration_record(problem: Any, values: dict[str, float]) -> dict[str, Any]:
+    """``{"calibration": ...}`` for best.json: the file's pixel size beside the fitted one."""
+    cal = getattr(problem.experiment, "pixel_size", None)
+    fit = values.get("pixel_size")
+    if cal is None or fit is None:
+        return {}
+    tol = problem.config.autostart.calibration_tolerance
+    ratio = float(fit) / float(cal)
+    return {"calibration": {"pixel_size_calibrated": float(cal), "pixel_size_fitted": float(fit),
+                            "ratio": ratio, "tolerance": tol, "within_tolerance": abs(ratio - 1.0) <= tol}}
+
+
+def calibration_notes(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """(text, level) lines for the closing summary from a best record's calibration."""
+    cal = record.get("calibration")
+    if not cal:
+        return []
+    text = (f"pixel size: fitted {cal['pixel_size_fitted']:.5g} Å, calibrated {cal['pixel_size_calibrated']:.5g} Å "
+            f"(ratio {cal['ratio']:.4f})")
+    if cal["within_tolerance"]:
+        return [(text, "info")]
+    return [(text + f": they differ by more than {100 * cal['tolerance']:g} % (autostart.calibration_tolerance); "
+             "check the calibration or the fit", "warning")]
+
+
+def auto_start_case(config: dict[str, Any]) -> dict[str, Any]:
+    """A raw run config with every geometric parameter's start removed and set to "auto",
+    its bounds kept (the benchmark's ``--start auto``)."""
+    import copy
+
+    out = copy.deepcopy(config)
+    fm = out.setdefault("forward_model", {})
+    params = fm.setdefault("params", {})
+    try:
+        from ingrained_core.engine.registry import get_registry
+
+        known = set(get_registry().get("forward_model", str(fm.get("name", ""))).Params.model_fields)
+    except Exception:  # noqa: BLE001 - an unknown model fails later with its own message
+        known = {n for n in GEOMETRIC if n != "rotation"} | set(params)
+    geometric = [n for n in GEOMETRIC if n in known]
+    for n in geometric:
+        spec = params.get(n)
+        if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+            continue  # fixed at a value: left alone
+        spec = dict(spec or {})
+        if spec.get("fixed"):
+            continue
+        spec.pop("start", None)
+        spec.pop("auto", None)
+        spec["start"] = "auto"
+        params[n] = spec
+    return out
