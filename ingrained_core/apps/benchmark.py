@@ -181,6 +181,10 @@ def trace_figures(rows: list[dict[str, Any]], paper_fom: float, marks: tuple[flo
             out.update(reached_paper_fom=True, evals_to_paper_fom=int(r["eval"]), seconds_to_paper_fom=round(t, 2))
     for m in marks:
         out[f"fom_at_{int(m)}s"] = None if math.isinf(at[m]) else at[m]
+    # the first evaluation within 1e-5 of the final best (how soon the fit had its answer)
+    near = next((r for r in rows if float(r["fom"]) <= best + 1e-5), None) if rows else None
+    out["evals_to_final_fom"] = None if near is None else int(near["eval"])
+    out["seconds_to_final_fom"] = None if near is None else round(float(near["elapsed_s"]), 2)
     return out
 
 
@@ -310,6 +314,9 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
         **figures,
         "beats_paper": bool(best["fom"] <= case.paper_fom),
         "setup_s": round(setup_s, 3),
+        # set-up (start estimation and global stage included) + fit time to the final FOM
+        "fuse_seconds_to_final_fom": (None if figures["seconds_to_final_fom"] is None
+                                      else round(setup_s + figures["seconds_to_final_fom"], 2)),
         "eval_median_ms": round(1e3 * timing["median_s"], 3),
         "eval_p10_ms": round(1e3 * timing["p10_s"], 3),
         "eval_p90_ms": round(1e3 * timing["p90_s"], 3),
@@ -364,13 +371,14 @@ def markdown_table(result: dict[str, Any]) -> str:
         ("reached the paper's FOM", lambda c: _fmt(c["reached_paper_fom"]) if c["like_for_like"] else "n/a"),
         ("evaluations / s to the paper's FOM", lambda c: (f"{c['evals_to_paper_fom']} / {c['seconds_to_paper_fom']:.1f} s"
                                                            if c["reached_paper_fom"] and c["like_for_like"] else "-")),
+        ("set-up + fit s to within 1e-5 of the final FOM", lambda c: _fmt(c.get("fuse_seconds_to_final_fom"), 3)),
         ("best FOM after 60 s", lambda c: _fmt(c["fom_at_60s"])),
         (f"best FOM after {limit} s", lambda c: _fmt(c[f"fom_at_{limit}s"])),
         ("evaluations (stop reason)", lambda c: f"{c['evaluations']} ({c['stop_reason']})"),
         ("d_sim with 7-px float SSIM at the best (beside)", lambda c: _fmt(c["d_sim_ssim_float7_at_best"])),
         ("evaluation median (p10-p90)", lambda c: f"{c['eval_median_ms']:.1f} ms ({c['eval_p10_ms']:.1f}-{c['eval_p90_ms']:.1f})"),
         ("reference workload", lambda c: f"{1e3 * c['reference_workload_s']:.0f} ms"),
-        ("evaluation / reference (target <= 2 %)", lambda c: f"{100 * c['eval_over_reference']:.2f} %"),
+        ("evaluation / reference (target <= 1 %)", lambda c: f"{100 * c['eval_over_reference']:.2f} %"),
     ]
     names = [c["case"] if c.get("modes", DEFAULTS) == DEFAULTS else f"{c['case']} ({c['mode']})" for c in cases]
     lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
