@@ -43,15 +43,19 @@ def test_one_short_twin_case(tmp_path: Path) -> None:
     assert "| best FOM (d_trans, d_sim) |" in table and "195 x 153" in table
 
 
+DEFAULTS_ = {"structure": "published", "start": "published", "refine": "none"}
+
+
 def test_mode_table_defaults_and_unavailable_modes() -> None:
     from ingrained_core.apps import benchmark_modes as bm
     from ingrained_core.plugin.errors import ConfigError
 
     assert bm.combinations({}) == [bm.DEFAULTS]
     assert bm.mode_label(bm.DEFAULTS) == "structure=published,start=published,refine=none"
-    for axis, name in (("structure", "recipe"), ("start", "auto"), ("refine", "multislice")):
-        with pytest.raises(ConfigError, match=f"--{axis} {name} .*not available in this version"):
-            bm.parse_modes(axis, name)
+    assert bm.available("structure") == ["published", "recipe"] and bm.available("start") == ["published", "auto"]
+    missing = bm.unavailable("refine", "nothing", "a mode not built")
+    with pytest.raises(ConfigError, match="--refine nothing .*not available in this version"):
+        missing(None, {})
     with pytest.raises(ConfigError, match="unknown mode; known: published, recipe"):
         bm.parse_modes("structure", "nonsense")
     data = {"optimizer": {"name": "powell"}}
@@ -119,3 +123,19 @@ def test_cu2o_density_is_made_once_into_the_cache(tmp_path: Path, monkeypatch) -
     local.write_bytes(made.read_bytes())
     assert cu2o_density(examples, spacing=0.4) == local  # the example's own file first
     assert not list((tmp_path / "cache" / "cu2o_111").glob(".*"))  # no temporary file left
+
+
+def test_the_recipe_and_auto_modes_change_what_the_issue_says() -> None:
+    """--structure recipe: the published file gone, the recipe's builder; --start auto:
+    every geometric start "auto", bounds kept (Cu2O back at the paper's 0.05-0.4 Å)."""
+    from ingrained_core.apps.benchmark import case_config
+
+    cfg, _ = case_config(CASES["twin"], time_limit=5, overrides=[], modes={**DEFAULTS_, "structure": "recipe"})
+    fields = cfg.structure.builder_fields()
+    assert cfg.structure.builder == "bicrystal" and "structure_file" not in fields
+    cfg, _ = case_config(CASES["ni"], time_limit=5, overrides=[], modes={**DEFAULTS_, "start": "auto"})
+    spec = cfg.forward_model.params["pixel_size"]
+    assert spec.auto and spec.start is None and (spec.min, spec.max) == (0.05, 0.4)
+    cfg, _ = case_config(CASES["cu2o"], time_limit=5, overrides=[], modes={**DEFAULTS_, "start": "auto"})
+    spec = cfg.forward_model.params["pixel_size"]
+    assert spec.auto and (spec.min, spec.max) == (0.05, 0.4)  # the example narrows them to 0.2-0.4
