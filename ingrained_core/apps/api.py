@@ -13,7 +13,18 @@ from typing import Any
 import numpy as np
 
 from ingrained_core.engine.config import RunConfig, load_config
-from ingrained_core.engine.run import FuseResult
+from ingrained_core.engine.rundir import FuseResult
+
+
+def write_fused_png(out_dir: Path, experiment: np.ndarray, simulation: np.ndarray, best: dict[str, Any]) -> None:
+    """A run finisher: ``fused.png`` (experiment | simulation | fused) of a finished start."""
+    from ingrained_core.apps.figures import save_fused_png
+
+    save_fused_png(Path(out_dir) / "fused.png", experiment, simulation, best)
+
+
+#: what every run started from the apps layer leaves besides the engine's run files
+FINISHERS = (write_fused_png,)
 
 
 def _as_config(config: RunConfig | str | Path, overrides: list[str] | None) -> RunConfig:
@@ -56,14 +67,15 @@ def fuse(
     from ingrained_core.engine.run import fuse as _fuse
 
     cfg = _as_config(config, list(overrides or []) + shortcut_overrides(**shortcuts))
-    return _fuse(cfg, out, force=force, reporter=reporter)
+    return _fuse(cfg, out, force=force, reporter=reporter, finishers=FINISHERS)
 
 
 def resume(run_dir: str | Path, *, overrides: list[str] | None = None, reporter: Any = None, **shortcuts: Any) -> FuseResult:
     """Continue an interrupted run from its directory."""
     from ingrained_core.engine.run import resume as _resume
 
-    return _resume(run_dir, overrides=list(overrides or []) + shortcut_overrides(**shortcuts), reporter=reporter)
+    return _resume(run_dir, overrides=list(overrides or []) + shortcut_overrides(**shortcuts), reporter=reporter,
+                   finishers=FINISHERS)
 
 
 def simulate(
@@ -86,7 +98,13 @@ def simulate(
     if from_run is not None:
         cfg = load_run_config(from_run)
         if params is None:
-            params = Path(from_run) / "best.json"
+            import warnings
+
+            from ingrained_core.engine.rundir import StaleBestWarning, best_params
+
+            params, note = best_params(from_run)
+            if note:
+                warnings.warn(note, StaleBestWarning, stacklevel=2)
     elif config is not None:
         cfg = _as_config(config, None)
     else:
@@ -99,7 +117,9 @@ def simulate(
 
         try:
             values = json.loads(Path(params).read_text())["params"]
-        except (OSError, ValueError, KeyError) as exc:
+            if not isinstance(values, dict):
+                raise TypeError(f"'params' is a {type(values).__name__}, not a table")
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise InputFileError(f"{params}: expected a best.json with a 'params' table ({exc})") from exc
     else:
         values = dict(params)

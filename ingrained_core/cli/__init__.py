@@ -1,9 +1,11 @@
 """The ``ingrained`` command line: a click group whose subcommands are imported lazily.
 
 ``ingrained --help`` and ``ingrained plugins list`` import no heavy dependency; each
-subcommand lives in its own module and is loaded only when invoked. User errors
-(:class:`~ingrained_core.plugin.errors.IngrainedError`, pydantic validation errors) are printed as
-one clear message with exit code 2; ``--debug`` shows the traceback.
+subcommand lives in its own module and is loaded only when invoked. Every error is one
+``error:`` line (secrets masked, engine/redact.py) with exit status 2 for a user error
+(:class:`~ingrained_core.plugin.errors.IngrainedError`, pydantic validation errors, unreadable
+files), 3 for a plugin's failure (:class:`~ingrained_core.engine.plugin_calls.PluginFailure`)
+and 130 for an interruption (Ctrl-C, SIGTERM, SIGHUP); ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -77,43 +79,141 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
     from ingrained_core.plugin.errors import IngrainedError
 
-    return (IngrainedError, ValidationError, FileNotFoundError, PermissionError, IsADirectoryError)
+    return (IngrainedError, ValidationError, OSError, UnicodeError, RecursionError)
+
+
+#: exit status: a user error (bad input, config, run directory)
+EXIT_USER = 2
+#: exit status: code of a plugin failed (raised, returned garbage, exited)
+EXIT_PLUGIN = 3
+#: exit status: interrupted (Ctrl-C, SIGTERM, SIGHUP), after the run's files were written
+EXIT_INTERRUPTED = 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    """Warnings as one ``warning:`` line (no source line), secrets masked."""
+    from ingrained_core.engine.redact import redact
+
+    text = " ".join(str(message).split())
+    if category.__name__ == "StaleBestWarning" or not str(filename).startswith(("<", "/")):
+        click.echo(f"warning: {redact(text)}", err=True)
+    else:
+        click.echo(f"warning: {redact(text)} ({category.__name__})", err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: run the CLI, turning user errors into one-line messages."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or os.environ.get("INGRAINED_DEBUG")
+    """Console-script entry point: run the CLI, turning errors into one-line messages.
+
+    Exit status: 0 success, 2 user error, 3 a plugin's failure, 130 interrupted (Ctrl-C,
+    SIGTERM, SIGHUP); ``--debug`` shows the traceback (secrets masked).
+    """
+    import warnings
+
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args or os.environ.get("INGRAINED_DEBUG")
+    warnings.showwarning = _show_warning
+    from ingrained_core.engine.redact import is_secret_name, remember
+
+    for a in args:  # --set structure.api_key=... : that value is a secret from now on
+        key, sep, value = a.partition("=")
+        if sep and is_secret_name(key.rsplit(".", 1)[-1]):
+            remember(value.strip().strip("'\""))
     try:
-        return cli.main(args=argv, prog_name="ingrained", standalone_mode=False)
+        from ingrained_core.engine.stopping import stop_signals_interrupt
+
+        with stop_signals_interrupt():
+            return cli.main(args=argv, prog_name="ingrained", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
-    except _user_error_types() as exc:
-        if debug:
-            raise
+    except KeyboardInterrupt as exc:
+        name = getattr(exc, "signum", None)
+        click.echo("Interrupted." if name is None else f"Interrupted ({exc}).", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - one line for every error, a traceback only with --debug
+        from ingrained_core.engine.plugin_calls import PluginFailure
+
+        user = isinstance(exc, _user_error_types())
+        plugin = isinstance(exc, PluginFailure)
+        if debug or not (user or plugin):
+            _print_traceback(exc)
+            if debug:
+                sys.exit(EXIT_PLUGIN if plugin else EXIT_USER if user else 1)
+            sys.exit(1)
         click.echo(f"error: {format_user_error(exc)}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_PLUGIN if plugin else EXIT_USER)
+
+
+def _print_traceback(exc: BaseException) -> None:
+    import traceback
+
+    from ingrained_core.engine.redact import redact
+
+    text = "".join(traceback.format_exception(exc))
+    click.echo(redact(text, _validation_secrets(exc)), err=True, nl=False)
+
+
+def _validation_secrets(exc: BaseException) -> list[str]:
+    """String inputs of a pydantic error under secret-looking field names."""
+    from pydantic import ValidationError
+
+    from ingrained_core.engine.redact import is_secret_name
+
+    out: list[str] = []
+    if isinstance(exc, ValidationError):
+        for err in exc.errors():
+            if any(is_secret_name(p) for p in err.get("loc", ())):
+                value = err.get("input")
+                values = value if isinstance(value, (list, tuple)) else [value]
+                out += [v for v in values if isinstance(v, str) and v]
+    return out
+
+
+#: the longest message printed for one error (the rest is cut, with a note)
+MAX_MESSAGE = 2000
 
 
 def format_user_error(exc: BaseException) -> str:
-    """One readable message for a user error (pydantic errors list field paths)."""
+    """One readable line for a user error (pydantic errors list field paths), secrets masked."""
     from pydantic import ValidationError
+
+    from ingrained_core.engine.redact import is_secret_name, redact
 
     if isinstance(exc, ValidationError):
         parts = []
-        for err in exc.errors():
+        errors = exc.errors()
+        for err in errors[:10]:
             loc = ".".join(str(p) for p in err.get("loc", ()))
-            parts.append(f"{loc}: {err.get('msg')}" + (f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""))
-        title = exc.title
-        return f"invalid {title}: " + "; ".join(parts)
-    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
-        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
-    return str(exc)
+            got = ""
+            if "input" in err and not isinstance(err["input"], dict):
+                secret = any(is_secret_name(p) for p in err.get("loc", ()))
+                got = " (got ***)" if secret else f" (got {_short_repr(err['input'])})"
+            parts.append(f"{loc}: {err.get('msg')}{got}")
+        if len(errors) > 10:
+            parts.append(f"... and {len(errors) - 10} more")
+        text = f"invalid {exc.title}: " + "; ".join(parts)
+    elif isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else ""
+        text = f"{exc.strerror or type(exc).__name__}: {where}" if where else (exc.strerror or str(exc))
+    elif isinstance(exc, RecursionError):
+        text = "input nested too deeply to read"
+    elif isinstance(exc, UnicodeError):
+        text = f"a file or path name is not valid text ({exc})"
+    else:
+        text = str(exc)
+    text = redact(" ".join(text.split()), _validation_secrets(exc))
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE] + f" ... ({len(text) - MAX_MESSAGE} more characters)"
+    return text
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    r = repr(value)
+    return r if len(r) <= limit else r[: limit - 3] + "..."

@@ -110,23 +110,64 @@ class RunConfig(_Section):
 
 
 # -- loading ----------------------------------------------------------------------------------
+#: config files above this size are refused (a config is a few kB)
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
-    """The raw mapping of a TOML or JSON config file, with a clear error for bad files."""
+    """The raw mapping of a TOML or JSON config file, with a clear error for bad files.
+
+    Refused at once with a message naming the file: a missing file, a directory, a FIFO or
+    device (which could block or never end), a symlink loop, a file over
+    :data:`MAX_CONFIG_BYTES`, text that is not UTF-8 (a UTF-8 byte-order mark is allowed and
+    dropped), and nesting too deep to read.
+    """
+    import stat
+
+    from ingrained_core.engine.redact import secrets_in
+
     p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"config file not found: {p}")
-    if p.is_dir():
-        raise ConfigError(f"config path is a directory, expected a TOML or JSON file: {p}")
-    text = p.read_text(encoding="utf-8", errors="replace")
     try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
+        st = p.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except OSError as exc:  # a symlink loop, a name too long, no permission
+        raise ConfigError(f"config file {p} cannot be read: {exc.strerror or exc}") from None
+    except RuntimeError as exc:
+        raise ConfigError(f"config file {p} cannot be read: {exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ConfigError(f"config path is a directory, expected a TOML or JSON file: {p}")
+    fifo_ok = stat.S_ISFIFO(st.st_mode) and str(p).startswith(("/dev/fd/", "/proc/self/fd/"))
+    if not stat.S_ISREG(st.st_mode) and not fifo_ok:
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device" if (
+            stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) else "not a regular file"
+        raise ConfigError(f"config file {p} is {kind}; give a TOML or JSON file")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {p} is {st.st_size / 1e6:.1f} MB; a config is a small TOML or JSON "
+                          f"file (at most {MAX_CONFIG_BYTES // 2**20} MiB)")
+    try:
+        with open(p, "rb") as fh:  # a process substitution <(...) is read once, as a pipe
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"config file {p} cannot be read: {exc.strerror or exc}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{p}: the file is UTF-16 text; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    kind = "JSON" if p.suffix.lower() == ".json" else "TOML"
+    try:
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}") from exc
+        raise ConfigError(f"{p}: not valid {kind}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid {kind}: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a table/object")
+    secrets_in(data)
     return data
 
 

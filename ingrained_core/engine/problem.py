@@ -69,8 +69,11 @@ class Problem:
     def evaluate(self, values: dict[str, float]) -> Evaluation:
         """Simulate, register and score one parameter set."""
         params = self.model.Params(**values)
+        from ingrained_core.engine.plugin_calls import call_plugin, check_simulation
+
+        what = f"forward model {self.config.forward_model.name!r}"
         try:
-            sim = self.model.simulate(params)
+            sim = check_simulation(what, call_plugin(what, self.model.simulate, params))
         except ParameterError as exc:
             return Evaluation(dict(values), -1, math.nan, INFEASIBLE_FOM, error=str(exc))
         used = params.model_dump()
