@@ -33,6 +33,7 @@ from ingrained_core.engine.rundir import (
     load_run_config,
     prepare_run_dir,
     read_json,
+    remove_temporaries,
 )
 from ingrained_core.engine.start_runner import Budget, Finisher, StartRunner, blas_limit
 from ingrained_core.engine.structure_files import write_structure
@@ -61,6 +62,7 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     budget = Budget(opt.max_evals, deadline, opt.target_fom)
     problem = problem or build_problem(cfg)
     if resume:
+        remove_temporaries(run_dir)
         if not check_fingerprint(run_dir, cfg, problem.experiment.data):
             write_fingerprint(run_dir, cfg, problem.experiment.data)  # a run of an older version
     else:

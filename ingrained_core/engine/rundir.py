@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ FINAL_REASONS = ("converged", "target_fom")
 #: best.json/simulation.npy are rewritten at most this often during a run (a later improvement
 #: is deferred, never dropped: it is written at the next evaluation after the interval, and on
 #: every stop that can be caught)
-BEST_WRITE_INTERVAL_S = 1.0
+BEST_WRITE_INTERVAL_S = float(os.environ.get("INGRAINED_BEST_WRITE_INTERVAL_S", "1.0"))
 
 
 def prepare_run_dir(run_dir: Path, *, force: bool) -> None:
@@ -56,6 +57,13 @@ def clear_run_files(run_dir: Path) -> None:
     for name in RUN_FILES:
         (run_dir / name).unlink(missing_ok=True)
     shutil.rmtree(run_dir / "starts", ignore_errors=True)
+
+
+def remove_temporaries(run_dir: Path) -> None:
+    """Remove the temporary files of atomic writes a kill interrupted (``.NAME.*.tmp``)."""
+    for d in [run_dir, *sorted((run_dir / "starts").glob("[0-9][0-9]"))]:
+        for p in d.glob(".*.tmp"):
+            p.unlink(missing_ok=True)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
