@@ -109,6 +109,11 @@ def main(argv: list[str] | None = None) -> Any:
     """
     import warnings
 
+    import time
+
+    from ingrained_core.engine import deadline
+
+    deadline.command_started = time.time()  # --time-limit counts from here
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args or os.environ.get("INGRAINED_DEBUG")
     warnings.showwarning = _show_warning
@@ -132,6 +137,12 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
+        from ingrained_core.engine.deadline import TimeLimitReached
+
+        if isinstance(exc, TimeLimitReached):
+            click.echo("error: the time limit ran out during set-up or the final writes; the run directory "
+                       "keeps what was written ('ingrained resume' continues it)", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         name = getattr(exc, "signum", None)
         click.echo("Interrupted." if name is None else f"Interrupted ({exc}).", err=True)
         sys.exit(EXIT_INTERRUPTED)

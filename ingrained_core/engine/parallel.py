@@ -183,10 +183,14 @@ def parallel_map(
                 yield futures[fut], None, exc
             else:
                 yield futures[fut], result, None
-    except BaseException:
+    except BaseException as exc:
+        from ingrained_core.engine.deadline import TimeLimitReached
+
         # Ctrl-C, SIGTERM, ...: ask every worker to stop too (SIGTERM; a start's runner turns it
-        # into an interruption and writes its files), then wait for them
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        # into an interruption and writes its files), then wait for them. At the time limit the
+        # workers stop on their own alarms: they are only waited for.
+        stop = [] if isinstance(exc, TimeLimitReached) else list((getattr(pool, "_processes", None) or {}).values())
+        for proc in stop:
             try:
                 proc.terminate()
             except (OSError, ValueError):

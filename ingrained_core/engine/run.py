@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ingrained_core.engine.config import RunConfig, dump_config
+from ingrained_core.engine.deadline import TimeLimitReached, hard_deadline, start_time
 from ingrained_core.engine.fingerprint import check_fingerprint, check_overrides, write_fingerprint
 from ingrained_core.engine.lock import Fence, RunLock
 from ingrained_core.engine.multistart import aggregate, execute_starts, run_start_task, start_points
@@ -55,10 +56,13 @@ def provenance() -> dict[str, Any]:
 
 def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool = False,
             problem: Problem | None = None, finishers: Sequence[Finisher] = (),
-            fence: Fence | None = None) -> FuseResult:
-    """Run (or continue) all starts of ``cfg`` in ``run_dir`` (which the caller has locked)."""
+            fence: Fence | None = None, started: float | None = None) -> FuseResult:
+    """Run (or continue) all starts of ``cfg`` in ``run_dir`` (which the caller has locked).
+
+    The time limit counts from ``started`` (epoch s; default now).
+    """
     opt = cfg.optimizer
-    deadline = (time.time() + opt.time_limit) if opt.time_limit else None
+    deadline = ((started or time.time()) + opt.time_limit) if opt.time_limit else None
     budget = Budget(opt.max_evals, deadline, opt.target_fom)
     problem = problem or build_problem(cfg)
     if resume:
@@ -84,7 +88,12 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
             done.append(prev)
         else:
             todo.append(i)
-    records = done + execute_starts(cfg, run_dir, points, budget, reporter, todo, finishers, fence)
+    try:
+        records = done + execute_starts(cfg, run_dir, points, budget, reporter, todo, finishers, fence)
+    except TimeLimitReached:  # a start blocked past the deadline: its worker was stopped and wrote its files
+        records = done + [read_json(run_dir / "starts" / f"{i:02d}" / "best.json")
+                          or {"start": i, "status": "failed", "error": "stopped by the time limit"} for i in todo]
+        reporter.message("the time limit ran out inside an evaluation; the starts were stopped", "warning")
     if fence is not None:
         fence.check()
     total = aggregate(run_dir, records)
@@ -99,15 +108,18 @@ def fuse(cfg: RunConfig, run_dir: str | Path, *, force: bool = False, reporter: 
 
     run_dir = Path(run_dir).absolute()
     reporter = reporter or QuietReporter()
-    # Validate everything that can fail before anything in the run directory is touched.
-    problem = build_problem(cfg)
-    cfg = problem.config  # with forward_model.start_from resolved into start values
-    check_evaluation(problem)
-    prepare_run_dir(run_dir, force=force)
-    with RunLock(run_dir) as lock:
-        if force:
-            clear_run_files(run_dir)
-        return execute(cfg, run_dir, reporter, problem=problem, finishers=finishers, fence=lock.fence)
+    started = start_time()
+    with hard_deadline(_deadline(cfg, started)):
+        # Validate everything that can fail before anything in the run directory is touched.
+        problem = build_problem(cfg)
+        cfg = problem.config  # with forward_model.start_from resolved into start values
+        check_evaluation(problem)
+        prepare_run_dir(run_dir, force=force)
+        with RunLock(run_dir) as lock:
+            if force:
+                clear_run_files(run_dir)
+            return execute(cfg, run_dir, reporter, problem=problem, finishers=finishers, fence=lock.fence,
+                           started=started)
 
 
 def resume(run_dir: str | Path, *, overrides: list[str] | None = None, reporter: Reporter | None = None,
@@ -117,13 +129,20 @@ def resume(run_dir: str | Path, *, overrides: list[str] | None = None, reporter:
 
     run_dir = Path(run_dir).absolute()
     reporter = reporter or QuietReporter()
+    started = start_time()
     check_overrides(list(overrides or []))
     cfg = load_run_config(run_dir, overrides)
-    with RunLock(run_dir) as lock:
+    with hard_deadline(_deadline(cfg, started)), RunLock(run_dir) as lock:
         best = read_json(run_dir / "best.json")
         if cfg.optimizer.starts == 1 and best and best.get("status") == "finished" and best.get("stop_reason") in FINAL_REASONS:
             reporter.message(f"{run_dir} already finished ({best['stop_reason']}); nothing to resume")
             return FuseResult(best, run_dir, [best])
         if overrides:
             atomic.write_text(run_dir / "config.toml", dump_config(cfg, provenance()))
-        return execute(cfg, run_dir, reporter, resume=True, finishers=finishers, fence=lock.fence)
+        return execute(cfg, run_dir, reporter, resume=True, finishers=finishers, fence=lock.fence,
+                       started=started)
+
+
+def _deadline(cfg: RunConfig, started: float) -> float | None:
+    limit = cfg.optimizer.time_limit
+    return started + limit if limit else None

@@ -26,6 +26,7 @@ import numpy as np
 
 from ingrained_core.builtins.optimizers import StopOptimization
 from ingrained_core.engine import rundir
+from ingrained_core.engine.deadline import TimeLimitReached, alarm_at
 from ingrained_core.engine.lock import Fence
 from ingrained_core.engine.memory import tune_allocator
 from ingrained_core.engine.plugin_calls import PluginFailure
@@ -265,7 +266,7 @@ class StartRunner:
         failure: PluginFailure | None = None
         blas = blas_limit(problem.config.optimizer.blas_threads)
         try:
-            with stop_signals_interrupt():
+            with stop_signals_interrupt(), alarm_at(self.budget.deadline):
                 if len(self.x0) == 0:  # everything fixed: one evaluation is the answer
                     try:
                         self._objective(self.x0)
@@ -278,6 +279,8 @@ class StartRunner:
                         self.state.stop_reason = "converged"
                     except StopOptimization as stop:
                         self.state.stop_reason = stop.reason
+        except TimeLimitReached:  # inside an evaluation: stop as if between two
+            self.state.stop_reason = "time_limit"
         except KeyboardInterrupt:
             self.state.stop_reason = "interrupted"
             status = "interrupted"
