@@ -27,7 +27,10 @@ def benchmark(cases: str, time_limit: float, out: Path, runs: Path | None, sampl
     from ingrained_core.apps.benchmark import run_benchmark
 
     names = [c.strip() for c in cases.split(",") if c.strip()]
-    command = "ingrained benchmark " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "ingrained benchmark"
+    from ingrained_core.engine.redact import redact_args
+
+    # the recorded command line never holds a secret (--set structure.api_key=... is masked)
+    command = "ingrained benchmark " + " ".join(redact_args(sys.argv[2:])) if len(sys.argv) > 2 else "ingrained benchmark"
     result = run_benchmark(names, time_limit=time_limit, out=out, runs_dir=runs, samples=samples,
                            overrides=list(overrides), command=command, echo=lambda s: click.echo(s, err=True))
     click.echo(result["table"])
