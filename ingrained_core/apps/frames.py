@@ -34,17 +34,23 @@ def select_rows(rows: list[dict[str, Any]], select: str) -> list[dict[str, Any]]
                 best = r["fom"]
                 out.append(r)
         return out
-    wanted: set[int] = set()
+    ranges: list[tuple[int, int]] = []
     try:
         for part in sel.split(","):
             a, _, b = part.partition("-")
             lo, hi = int(a), int(b or a)
             if lo < 1 or hi < lo:
                 raise ValueError
-            wanted.update(range(lo, hi + 1))
+            ranges.append((lo, hi))
     except ValueError:
         raise ConfigError(f"--select expects best, improvements, all or ranges like 1-8,12; got {select!r}") from None
-    return [r for r in feasible if r["eval"] in wanted]
+    # the ranges are intersected with the logged evaluations, never materialised
+    out = [r for r in feasible if any(lo <= r["eval"] <= hi for lo, hi in ranges)]
+    if not out:
+        first, last = rows[0]["eval"], rows[-1]["eval"]
+        raise ConfigError(f"--select {select!r}: no feasible logged evaluation in that range; the log holds "
+                          f"evaluations {first}-{last}")
+    return out
 
 
 def _progress_source(run_dir: Path) -> Path:

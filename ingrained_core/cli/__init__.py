@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> Any:
     except BaseException as exc:  # noqa: BLE001 - one line for every error, a traceback only with --debug
         from ingrained_core.engine.plugin_calls import PluginFailure
 
-        user = isinstance(exc, _user_error_types())
+        user = isinstance(exc, _user_error_types()) or _is_symlink_loop(exc)
         plugin = isinstance(exc, PluginFailure)
         if debug or not (user or plugin):
             _print_traceback(exc)
@@ -160,6 +160,11 @@ def main(argv: list[str] | None = None) -> Any:
             sys.exit(1)
         click.echo(f"error: {format_user_error(exc)}", err=True)
         sys.exit(EXIT_PLUGIN if plugin else EXIT_USER)
+
+
+def _is_symlink_loop(exc: BaseException) -> bool:
+    """pathlib's ``resolve()`` of Python 3.11 reports a symlink loop as a RuntimeError."""
+    return type(exc) is RuntimeError and str(exc).startswith("Symlink loop")
 
 
 def _print_traceback(exc: BaseException) -> None:
@@ -213,6 +218,8 @@ def format_user_error(exc: BaseException) -> str:
     elif isinstance(exc, OSError):
         where = exc.filename if exc.filename is not None else ""
         text = f"{exc.strerror or type(exc).__name__}: {where}" if where else (exc.strerror or str(exc))
+    elif _is_symlink_loop(exc):
+        text = f"{exc}: a symbolic link points (through others) back at itself; fix or remove it"
     elif isinstance(exc, RecursionError):
         text = "input nested too deeply to read"
     elif isinstance(exc, UnicodeError):

@@ -64,8 +64,8 @@ class ForwardModelConfig(_Section):
 class FomConfig(_Section):
     """``[fom]``: FOM = alpha * d_trans + beta * d_sim."""
 
-    alpha: float = Field(0.1, ge=0, description="weight of the residual translation d_trans (per pixel)")
-    beta: float = Field(1.0, ge=0, description="weight of the similarity distance d_sim")
+    alpha: float = Field(0.1, ge=0, allow_inf_nan=False, description="weight of the residual translation d_trans (per pixel)")
+    beta: float = Field(1.0, ge=0, allow_inf_nan=False, description="weight of the similarity distance d_sim")
     similarity: str = Field("ssim", description="similarity plugin: 'ssim' (paper, default) or 'ssim-float7'")
 
 
@@ -175,6 +175,9 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     """``"a.b.c=value"`` -> (["a", "b", "c"], value); the value is read as TOML, else a string."""
     if "=" not in item:
         raise ConfigError(f"--set expects dotted.key=value, got {item!r}")
+    if "\n" in item or "\r" in item:
+        raise ConfigError(f"--set {item.partition('=')[0].strip()!s:.60}: the value holds a line break; give one "
+                          "value per --set (repeat --set for more)")
     key, _, raw = item.partition("=")
     keys = [k.strip() for k in key.strip().split(".") if k.strip()]
     if not keys:
@@ -297,9 +300,16 @@ def validate_config(data: dict[str, Any], base_dir: Path, source: str = "config"
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     """Read, override and validate a run config file."""
-    p = Path(path).resolve()
-    data = apply_overrides(read_config_file(p), list(overrides or []))
-    return validate_config(data, p.parent, source=str(p))
+    data = apply_overrides(read_config_file(path), list(overrides or []))
+    p = Path(path)
+    try:
+        real = p.resolve()
+    except (OSError, RuntimeError):
+        real = p.absolute()
+    if real.is_file():
+        return validate_config(data, real.parent, source=str(real))
+    # a pipe (``<(...)``, /dev/fd/N): relative paths are relative to the working directory
+    return validate_config(data, Path.cwd(), source=str(p))
 
 
 def dump_config(cfg: RunConfig, provenance: dict[str, Any]) -> str:

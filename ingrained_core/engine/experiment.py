@@ -48,7 +48,7 @@ class ExperimentConfig(BaseModel):
     reader_options: dict[str, Any] = Field(
         default_factory=dict, description="options of the reader: frame, channel, direction, dataset ..."
     )
-    pixel_size: float | None = Field(None, gt=0, description="pixel size in Å; overrides the file's calibration")
+    pixel_size: float | None = Field(None, gt=0, allow_inf_nan=False, description="pixel size in Å; overrides the file's calibration")
     preprocess: list[Step] = Field(default_factory=list, description="preprocessing steps, applied in order")
     region: tuple[int, int, int, int] | None = Field(
         None, description="row0, row1, col0, col1 (after preprocessing) of the part the registration may use"
@@ -63,7 +63,9 @@ class ExperimentConfig(BaseModel):
         base = (info.context or {}).get("base_dir") if info.context else None
         if not p.is_absolute() and base is not None:
             p = Path(base) / p
-        return p.resolve() if (p.is_absolute() or base is not None) else p
+        p = p.resolve() if (p.is_absolute() or base is not None) else p
+        _regular_file(p)
+        return p
 
     @field_validator("region")
     @classmethod
@@ -131,3 +133,16 @@ def prepare_experiment(cfg: ExperimentConfig) -> ExperimentStages:
 def load_experiment(cfg: ExperimentConfig) -> ExperimentImage:
     """The experimental image a run registers against: read + preprocessed + region."""
     return prepare_experiment(cfg).final
+
+
+def _regular_file(p: Path) -> None:
+    """A FIFO or a device as the image would block or never end: refused at once."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return  # missing files get the reader's message
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if not stat.S_ISSOCK(mode) else "a socket"
+        raise ValueError(f"{p} is {kind}, not an image file")

@@ -39,6 +39,8 @@ BEST_WRITE_INTERVAL_S = float(os.environ.get("INGRAINED_BEST_WRITE_INTERVAL_S", 
 def prepare_run_dir(run_dir: Path, *, force: bool) -> None:
     """Create ``run_dir``; refuse a non-empty one unless ``force`` (which clears run files only)."""
     try:
+        if run_dir.is_symlink() and not run_dir.exists():
+            raise RunDirectoryError(f"run directory {run_dir} is a broken or looping symbolic link")
         if run_dir.exists() and not run_dir.is_dir():
             raise RunDirectoryError(f"run directory {run_dir} exists and is not a directory")
         if run_dir.exists() and any(p.name != LOCK_NAME for p in run_dir.iterdir()):
