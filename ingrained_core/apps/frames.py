@@ -54,8 +54,10 @@ def select_rows(rows: list[dict[str, Any]], select: str) -> list[dict[str, Any]]
 
 
 def _progress_source(run_dir: Path) -> Path:
-    best = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").exists() else {}
-    if (run_dir / "starts").is_dir() and "start" in best:
+    from ingrained_core.engine.rundir import read_json
+
+    best = read_json(run_dir / "best.json") or {}
+    if (run_dir / "starts").is_dir() and type(best.get("start")) is int and 0 <= best["start"] < 100:
         return run_dir / "starts" / f"{best['start']:02d}" / "progress.csv"
     return run_dir / "progress.csv"
 
@@ -77,7 +79,13 @@ def render_frames(run_dir: str | Path, select: str = "improvements", movie: bool
         raise ConfigError(f"--select {select!r} matches no feasible evaluation in {src}")
     problem = build_problem(load_run_config(run_dir))
     out_dir = run_dir / "frames"
-    out_dir.mkdir(exist_ok=True)
+    if out_dir.is_symlink():
+        raise RunDirectoryError(f"{out_dir} is a symbolic link; frames are written only into the run directory "
+                                "itself (remove the link)")
+    try:
+        out_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise RunDirectoryError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
     written = []
     for k, row in enumerate(chosen):
         values = {name: row[name] for name in problem.space.names}

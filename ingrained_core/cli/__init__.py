@@ -82,6 +82,8 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     return (IngrainedError, ValidationError, OSError, UnicodeError, RecursionError)
 
 
+TIME_LIMIT_DURING_SETUP = ("the time limit ran out during the set-up or the final writes; the run directory (if "
+                           "any) keeps what was written ('ingrained resume' continues it)")
 #: exit status: a user error (bad input, config, run directory)
 EXIT_USER = 2
 #: exit status: code of a plugin failed (raised, returned garbage, exited)
@@ -128,8 +130,13 @@ def main(argv: list[str] | None = None) -> Any:
 
         with stop_signals_interrupt():
             return cli.main(args=argv, prog_name="ingrained", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except click.exceptions.Abort as exc:
+        from ingrained_core.engine.deadline import TimeLimitReached
+
+        if isinstance(exc.__context__, TimeLimitReached):  # click turns a KeyboardInterrupt into Abort
+            click.echo(f"error: {TIME_LIMIT_DURING_SETUP}", err=True)
+        else:
+            click.echo("Aborted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
@@ -140,8 +147,7 @@ def main(argv: list[str] | None = None) -> Any:
         from ingrained_core.engine.deadline import TimeLimitReached
 
         if isinstance(exc, TimeLimitReached):
-            click.echo("error: the time limit ran out during set-up or the final writes; the run directory "
-                       "keeps what was written ('ingrained resume' continues it)", err=True)
+            click.echo(f"error: {TIME_LIMIT_DURING_SETUP}", err=True)
             sys.exit(EXIT_INTERRUPTED)
         name = getattr(exc, "signum", None)
         click.echo("Interrupted." if name is None else f"Interrupted ({exc}).", err=True)

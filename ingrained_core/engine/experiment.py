@@ -101,7 +101,10 @@ def prepare_experiment(cfg: ExperimentConfig) -> ExperimentStages:
     """Read the file, apply the pixel-size override and the preprocessing, and cut the region."""
     from ingrained_core.builtins.io import read_image
 
+    from ingrained_core.builtins.limits import check_image_size
+
     raw = read_image(cfg.path, reader=cfg.reader, **cfg.reader_options)
+    check_image_size(*raw.data.shape[:2], what=str(cfg.path))
     if cfg.pixel_size is not None:
         was = f"{raw.pixel_size:.6g} Å" if raw.pixel_size is not None else "unknown"
         raw = raw.derive(raw.data, pixel_size=float(cfg.pixel_size),

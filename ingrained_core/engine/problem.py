@@ -149,6 +149,10 @@ def _build_model(cfg: RunConfig) -> tuple[Any, Any, dict[str, Any]]:
         bcfg = _validate_builder_config(builder, cfg)
         result = builder.build(bcfg)
         structure, report = result.structure, dict(result.report)
+        if structure is not None and hasattr(structure, "__len__"):
+            from ingrained_core.builtins.limits import check_atoms
+
+            check_atoms(len(structure), f"[structure] (builder {cfg.structure.builder!r})")
         model = model_cls(structure, **cfg.forward_model.options)
     elif kind == "none":
         model = model_cls(**cfg.forward_model.options)

@@ -97,12 +97,12 @@ def _plugin_error(proc, *needles: str) -> str:
 
 @pytest.mark.parametrize("mode,needle", [
     ("raise:20", "raised RuntimeError: the detector model diverged"),
-    ("return-none:1", "returned NoneType"),
-    ("list:1", "returned list"),
-    ("nan:5", "array"),
-    ("one-d:1", "array"),
-    ("exit:15", "called sys.exit(0)"),
-    ("memory:3", "ran out of memory"),
+    pytest.param("return-none:1", "returned NoneType", marks=pytest.mark.slow),
+    pytest.param("list:1", "returned list", marks=pytest.mark.slow),
+    pytest.param("nan:5", "array", marks=pytest.mark.slow),
+    pytest.param("one-d:1", "array", marks=pytest.mark.slow),
+    pytest.param("exit:15", "called sys.exit(0)", marks=pytest.mark.slow),
+    pytest.param("memory:3", "ran out of memory", marks=pytest.mark.slow),
 ])
 def test_a_failing_model_names_the_plugin(bad_cli, lattice_npy: Path, tmp_path: Path, mode: str, needle: str) -> None:
     cfg = _config(tmp_path, lattice_npy, max_evals=40)
@@ -115,7 +115,7 @@ def test_a_failing_model_names_the_plugin(bad_cli, lattice_npy: Path, tmp_path: 
         assert not (run / ".ingrained.lock").exists()
 
 
-@pytest.mark.parametrize("starts", [1, 2])
+@pytest.mark.parametrize("starts", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_time_limit_holds_when_simulate_never_returns(bad_cli, lattice_npy: Path, tmp_path: Path, starts: int) -> None:
     cfg = _config(tmp_path, lattice_npy, max_evals=100000)
     run = tmp_path / "run"

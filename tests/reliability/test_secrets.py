@@ -44,7 +44,7 @@ def _case(tmp_path: Path, structure_line: str = "", extra: str = "") -> Path:
     (f'api_key = ["{KEY}"]', "", []),                                 # wrong type
     ("", f'[fom]\napi_key = "{KEY}"', []),                            # wrong section
 ])
-@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("debug", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_key_never_echoed(cli, tmp_path: Path, structure_line: str, extra: str, sets: list[str], debug: bool) -> None:
     cfg = _case(tmp_path, structure_line, extra)
     args = (["--debug"] if debug else []) + ["fuse", cfg, "--out", tmp_path / "run"]
