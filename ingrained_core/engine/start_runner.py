@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,7 @@ class StartRunner:
                 raise StopOptimization("time_limit")
         values = self.problem.space.values(x)
         if replaying:
-            row = self._replay.pop(0)
+            row = self._replay.popleft()
             self._check_replay(values, row)
             ev = Evaluation(
                 {k: row[k] for k in self.names}, int(row["d_trans"]), float(row["d_sim"]), float(row["fom"]),
@@ -240,7 +241,7 @@ class StartRunner:
                     "evaluation was made; give a longer --time-limit")
             raise IngrainedError("no feasible evaluation was made; check the start point and bounds")
         self._trusted_best()
-        extra = {"elapsed_s": float(self.log.rows[-1]["elapsed_s"]) if self.log.rows else 0.0,
+        extra = {"elapsed_s": float(self.log.last["elapsed_s"]) if self.log.last else 0.0,
                  "replayed": st.replayed, "infeasible": st.infeasible}
         self._write_best(status, force=True, extra=extra)
         record = {**self._best_record(status), **extra}
@@ -256,7 +257,8 @@ class StartRunner:
         if self.fence is not None:
             self.fence.check()
         self.log = ProgressLog(self.out_dir / "progress.csv", self.names)
-        self._replay = list(self.log.rows)
+        self._replay = deque(self.log.rows)
+        self.log.rows = []  # the replay list holds them now (and lets them go as it is consumed)
         self._repair_pending = bool(self._replay)
         self._elapsed0 = float(self._replay[-1]["elapsed_s"]) if self._replay else 0.0
         self._t0 = time.monotonic()
