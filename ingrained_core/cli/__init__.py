@@ -74,6 +74,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+from ingrained_core.engine.messages import is_symlink_loop, validation_secrets, format_user_error  # noqa: E402,F401
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from pydantic import ValidationError
 
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> Any:
     except BaseException as exc:  # noqa: BLE001 - one line for every error, a traceback only with --debug
         from ingrained_core.engine.plugin_calls import PluginFailure
 
-        user = isinstance(exc, _user_error_types()) or _is_symlink_loop(exc)
+        user = isinstance(exc, _user_error_types()) or is_symlink_loop(exc)
         plugin = isinstance(exc, PluginFailure)
         if debug or not (user or plugin):
             _print_traceback(exc)
@@ -168,76 +171,10 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(EXIT_PLUGIN if plugin else EXIT_USER)
 
 
-def _is_symlink_loop(exc: BaseException) -> bool:
-    """pathlib's ``resolve()`` of Python 3.11 reports a symlink loop as a RuntimeError."""
-    return type(exc) is RuntimeError and str(exc).startswith("Symlink loop")
-
-
 def _print_traceback(exc: BaseException) -> None:
     import traceback
 
     from ingrained_core.engine.redact import redact
 
     text = "".join(traceback.format_exception(exc))
-    click.echo(redact(text, _validation_secrets(exc)), err=True, nl=False)
-
-
-def _validation_secrets(exc: BaseException) -> list[str]:
-    """String inputs of a pydantic error under secret-looking field names."""
-    from pydantic import ValidationError
-
-    from ingrained_core.engine.redact import is_secret_name
-
-    out: list[str] = []
-    if isinstance(exc, ValidationError):
-        for err in exc.errors():
-            if any(is_secret_name(p) for p in err.get("loc", ())):
-                value = err.get("input")
-                values = value if isinstance(value, (list, tuple)) else [value]
-                out += [v for v in values if isinstance(v, str) and v]
-    return out
-
-
-#: the longest message printed for one error (the rest is cut, with a note)
-MAX_MESSAGE = 2000
-
-
-def format_user_error(exc: BaseException) -> str:
-    """One readable line for a user error (pydantic errors list field paths), secrets masked."""
-    from pydantic import ValidationError
-
-    from ingrained_core.engine.redact import is_secret_name, redact
-
-    if isinstance(exc, ValidationError):
-        parts = []
-        errors = exc.errors()
-        for err in errors[:10]:
-            loc = ".".join(str(p) for p in err.get("loc", ()))
-            got = ""
-            if "input" in err and not isinstance(err["input"], dict):
-                secret = any(is_secret_name(p) for p in err.get("loc", ()))
-                got = " (got ***)" if secret else f" (got {_short_repr(err['input'])})"
-            parts.append(f"{loc}: {err.get('msg')}{got}")
-        if len(errors) > 10:
-            parts.append(f"... and {len(errors) - 10} more")
-        text = f"invalid {exc.title}: " + "; ".join(parts)
-    elif isinstance(exc, OSError):
-        where = exc.filename if exc.filename is not None else ""
-        text = f"{exc.strerror or type(exc).__name__}: {where}" if where else (exc.strerror or str(exc))
-    elif _is_symlink_loop(exc):
-        text = f"{exc}: a symbolic link points (through others) back at itself; fix or remove it"
-    elif isinstance(exc, RecursionError):
-        text = "input nested too deeply to read"
-    elif isinstance(exc, UnicodeError):
-        text = f"a file or path name is not valid text ({exc})"
-    else:
-        text = str(exc)
-    text = redact(" ".join(text.split()), _validation_secrets(exc))
-    if len(text) > MAX_MESSAGE:
-        text = text[:MAX_MESSAGE] + f" ... ({len(text) - MAX_MESSAGE} more characters)"
-    return text
-
-
-def _short_repr(value: object, limit: int = 80) -> str:
-    r = repr(value)
-    return r if len(r) <= limit else r[: limit - 3] + "..."
+    click.echo(redact(text, validation_secrets(exc)), err=True, nl=False)

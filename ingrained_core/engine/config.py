@@ -291,7 +291,7 @@ def validate_config(data: dict[str, Any], base_dir: Path, source: str = "config"
     try:
         cfg = RunConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        from ingrained_core.cli import format_user_error
+        from ingrained_core.engine.messages import format_user_error
 
         hint = _suggest(exc)
         raise ConfigError(f"{source}: {format_user_error(exc)}" + (f" ({hint})" if hint else "")) from None

@@ -173,7 +173,7 @@ def _validate_builder_config(builder: Any, cfg: RunConfig) -> Any:
     try:
         return builder.Config.model_validate(cfg.structure.builder_fields(), context={"base_dir": cfg.base_dir})
     except ValidationError as exc:
-        from ingrained_core.cli import format_user_error
+        from ingrained_core.engine.messages import format_user_error
         from ingrained_core.engine.config import closest_key_hint
 
         raise ConfigError(f"[structure] (builder {cfg.structure.builder!r}): {format_user_error(exc)}"
@@ -218,7 +218,7 @@ def validate_optimizer(cfg: RunConfig) -> tuple[Any, Any]:
     try:
         options = opt_cls.Options.model_validate(cfg.optimizer.options)
     except ValidationError as exc:
-        from ingrained_core.cli import format_user_error
+        from ingrained_core.engine.messages import format_user_error
         from ingrained_core.engine.config import closest_key_hint
 
         raise ConfigError(f"optimizer.options for {cfg.optimizer.name!r}: {format_user_error(exc)}"
