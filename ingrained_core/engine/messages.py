@@ -43,7 +43,8 @@ def format_user_error(exc: BaseException) -> str:
         parts = []
         errors = exc.errors()
         for err in errors[:10]:
-            loc = ".".join(str(p) for p in err.get("loc", ()))
+            loc = ".".join(str(p) if str(p).isprintable() and str(p).strip() == str(p) and str(p) else repr(p)
+                           for p in err.get("loc", ()))
             got = ""
             if "input" in err and not isinstance(err["input"], dict):
                 secret = any(is_secret_name(p) for p in err.get("loc", ()))
