@@ -37,7 +37,7 @@ def call_plugin(what: str, func: Callable[..., Any], *args: Any, **kwargs: Any) 
         raise PluginFailure(f"{what} called sys.exit({exc.code!r})") from None
     except MemoryError:
         raise PluginFailure(f"{what} ran out of memory") from None
-    except Exception as exc:  # noqa: BLE001 - any error of plugin code is that plugin's failure
+    except Exception as exc:
         from pydantic import ValidationError
 
         if isinstance(exc, ValidationError):

@@ -21,9 +21,18 @@ from typing import Any
 
 from ingrained_core.engine.config import RunConfig, dump_config
 from ingrained_core.engine.deadline import TimeLimitReached, hard_deadline, start_time
-from ingrained_core.engine.fingerprint import check_fingerprint, check_overrides, write_fingerprint
+from ingrained_core.engine.fingerprint import (
+    check_fingerprint,
+    check_overrides,
+    write_fingerprint,
+)
 from ingrained_core.engine.lock import Fence, RunLock
-from ingrained_core.engine.multistart import aggregate, execute_starts, run_start_task, start_points
+from ingrained_core.engine.multistart import (
+    aggregate,
+    execute_starts,
+    run_start_task,
+    start_points,
+)
 from ingrained_core.engine.problem import Problem, build_problem, check_evaluation
 from ingrained_core.engine.reporting import Reporter
 from ingrained_core.engine.rundir import (

@@ -69,7 +69,7 @@ def _log_min(path: Path) -> tuple[float, int]:
 
 
 def _simulate_from_run(run: Path, out: Path, env: dict[str, str]) -> tuple[np.ndarray, str]:
-    proc = subprocess.run([sys.executable, "-m", "ingrained_core", "simulate", "--from-run", str(run),
+    proc = subprocess.run(check=False, args=[sys.executable, "-m", "ingrained_core", "simulate", "--from-run", str(run),
                            "--out", str(out)], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return np.load(out), proc.stderr
@@ -92,7 +92,7 @@ def _check_after_stop(run: Path, k: int) -> bool:
 def test_twenty_kills_leave_best_json_and_simulation_true_to_the_log(site: Path, lattice_npy: Path,
                                                                       tmp_path: Path) -> None:
     cfg = write_config(tmp_path, lattice_npy, max_evals=MAX_EVALS, optimizer="scan-powell", extra=ENDLESS)
-    ref = subprocess.run([sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out",
+    ref = subprocess.run(check=False, args=[sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out",
                           str(tmp_path / "reference"), "--quiet"], env=_env(site), capture_output=True,
                          text=True, timeout=300)
     assert ref.returncode == 0, ref.stderr
@@ -141,7 +141,7 @@ def test_twenty_kills_leave_best_json_and_simulation_true_to_the_log(site: Path,
             warned += 1
     assert kills == KILLS
 
-    final = subprocess.run([sys.executable, "-m", "ingrained_core", "resume", str(run), "--quiet"],
+    final = subprocess.run(check=False, args=[sys.executable, "-m", "ingrained_core", "resume", str(run), "--quiet"],
                            env=_env(site), capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
     assert _log(log) == reference  # nothing lost, nothing repeated

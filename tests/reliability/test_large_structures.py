@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("pymatgen")
 
-from pymatgen.core import Lattice, Structure  # noqa: E402
-from pymatgen.io.vasp import Poscar  # noqa: E402
+from pymatgen.core import Lattice, Structure
+from pymatgen.io.vasp import Poscar
 
-from ingrained_core.engine.structure_files import poscar_text  # noqa: E402
+from ingrained_core.engine.structure_files import poscar_text
 
 
 def _cdte(n: tuple[int, int, int]) -> Structure:
