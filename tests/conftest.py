@@ -155,6 +155,8 @@ def run_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
     """Run ``python -m ingrained_core ARGS`` in a subprocess and capture its output."""
     full_env = dict(os.environ)
     full_env.update(env or {})
+    # the checkout under test first (not an installed copy of ingrained)
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-m", "ingrained_core", *args],
         capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout, check=False,

@@ -13,7 +13,30 @@ from typing import Any
 import numpy as np
 
 from ingrained_core.engine.config import RunConfig, load_config
-from ingrained_core.engine.run import FuseResult
+from ingrained_core.engine.rundir import FuseResult
+
+
+def write_outputs(out_dir: Path, problem: Any, reporter: Any, best: dict[str, Any]) -> None:
+    """A run finisher: the figure, calibrated files and report of a finished run directory
+    (:func:`ingrained_core.apps.outputs.finish_run`; one start of a multi-start run gets only
+    its 100-dpi ``fused.png``)."""
+    from ingrained_core.apps.outputs import finish_run
+
+    finish_run(Path(out_dir), problem=problem, reporter=reporter)
+
+
+def write_light_outputs(out_dir: Path, problem: Any, reporter: Any, best: dict[str, Any]) -> None:
+    """A run finisher for many small runs (screening candidates): a 100-dpi ``fused.png`` and
+    the units table only (``ingrained report --outputs RUN`` writes the rest later)."""
+    from ingrained_core.apps.outputs import finish_run
+
+    finish_run(Path(out_dir), problem=problem, reporter=reporter, full=False)
+
+
+#: what every run started from the apps layer leaves besides the engine's run files
+FINISHERS = (write_outputs,)
+#: the same for each candidate of a screen
+LIGHT_FINISHERS = (write_light_outputs,)
 
 
 def _as_config(config: RunConfig | str | Path, overrides: list[str] | None) -> RunConfig:
@@ -60,7 +83,7 @@ def fuse(
 
     if (plan := plan_screen(cfg)) is not None:  # a bicrystal recipe: screen its structure candidates
         return fuse_screened(cfg, out, plan, force=force, reporter=reporter)
-    return _fuse(cfg, out, force=force, reporter=reporter)
+    return _fuse(cfg, out, force=force, reporter=reporter, finishers=FINISHERS)
 
 
 def resume(run_dir: str | Path, *, overrides: list[str] | None = None, reporter: Any = None, **shortcuts: Any) -> FuseResult:
@@ -70,8 +93,8 @@ def resume(run_dir: str | Path, *, overrides: list[str] | None = None, reporter:
 
     if is_screen_dir(run_dir):
         return resume_screened(run_dir, reporter=reporter)
-
-    return _resume(run_dir, overrides=list(overrides or []) + shortcut_overrides(**shortcuts), reporter=reporter)
+    return _resume(run_dir, overrides=list(overrides or []) + shortcut_overrides(**shortcuts), reporter=reporter,
+                   finishers=FINISHERS)
 
 
 def simulate(
@@ -94,7 +117,13 @@ def simulate(
     if from_run is not None:
         cfg = load_run_config(from_run)
         if params is None:
-            params = Path(from_run) / "best.json"
+            import warnings
+
+            from ingrained_core.engine.rundir import StaleBestWarning, best_params
+
+            params, note = best_params(from_run)
+            if note:
+                warnings.warn(note, StaleBestWarning, stacklevel=2)
     elif config is not None:
         cfg = _as_config(config, None)
     else:
@@ -107,7 +136,9 @@ def simulate(
 
         try:
             values = json.loads(Path(params).read_text())["params"]
-        except (OSError, ValueError, KeyError) as exc:
+            if not isinstance(values, dict):
+                raise TypeError(f"'params' is a {type(values).__name__}, not a table")
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise InputFileError(f"{params}: expected a best.json with a 'params' table ({exc})") from exc
     else:
         values = dict(params)

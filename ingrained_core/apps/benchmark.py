@@ -278,7 +278,9 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
 
     run_dir = runs_dir / (run_name or case.name)
     t0 = time.perf_counter()
-    result = fuse(cfg, run_dir, force=True)
+    from ingrained_core.apps.api import FINISHERS
+
+    result = fuse(cfg, run_dir, force=True, finishers=FINISHERS)
     wall_s = time.perf_counter() - t0
     best = result.best
     header, rows = read_progress(run_dir / "starts" / f"{best['start']:02d}" / "progress.csv") \

@@ -35,22 +35,30 @@ def select_rows(rows: list[dict[str, Any]], select: str) -> list[dict[str, Any]]
                 best = r["fom"]
                 out.append(r)
         return out
-    wanted: set[int] = set()
+    ranges: list[tuple[int, int]] = []
     try:
         for part in sel.split(","):
             a, _, b = part.partition("-")
             lo, hi = int(a), int(b or a)
             if lo < 1 or hi < lo:
                 raise ValueError
-            wanted.update(range(lo, hi + 1))
+            ranges.append((lo, hi))
     except ValueError:
         raise ConfigError(f"--select expects best, improvements, all or ranges like 1-8,12; got {select!r}") from None
-    return [r for r in feasible if r["eval"] in wanted]
+    # the ranges are intersected with the logged evaluations, never materialised
+    out = [r for r in feasible if any(lo <= r["eval"] <= hi for lo, hi in ranges)]
+    if not out:
+        first, last = rows[0]["eval"], rows[-1]["eval"]
+        raise ConfigError(f"--select {select!r}: no feasible logged evaluation in that range; the log holds "
+                          f"evaluations {first}-{last}")
+    return out
 
 
 def _progress_source(run_dir: Path) -> Path:
-    best = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").exists() else {}
-    if (run_dir / "starts").is_dir() and "start" in best:
+    from ingrained_core.engine.rundir import read_json
+
+    best = read_json(run_dir / "best.json") or {}
+    if (run_dir / "starts").is_dir() and type(best.get("start")) is int and 0 <= best["start"] < 100:
         return run_dir / "starts" / f"{best['start']:02d}" / "progress.csv"
     return run_dir / "progress.csv"
 
@@ -87,9 +95,15 @@ def render_frames(run_dir: str | Path, select: str = "improvements", movie: bool
     free = [p["name"] for p in free_parameters(files, described)] or None
     problem = build_problem(load_run_config(files.config_path.parent))
     out_dir = run_dir / "frames"
+    if out_dir.is_symlink():
+        raise RunDirectoryError(f"{out_dir} is a symbolic link; frames are written only into the run directory "
+                                "itself (remove the link)")
     partial = run_dir / "frames.partial"
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    try:
+        partial.mkdir()
+    except OSError as exc:
+        raise RunDirectoryError(f"cannot create {partial}: {exc.strerror or exc}") from None
     slot = (int(max(r.get("crop_height", 0) for r in chosen)), int(max(r.get("crop_width", 0) for r in chosen)))
     names: list[str] = []
     try:

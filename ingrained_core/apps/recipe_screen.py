@@ -111,16 +111,18 @@ def _candidate_data(cfg: RunConfig, entry: dict[str, Any], max_evals: int) -> di
 def candidate_task(config_data: dict[str, Any], run_dir: str, index: int, max_evals: int) -> dict[str, Any]:
     """One candidate (module level, so that processes and dask can run it): fuse it into
     ``run_dir``, or continue it there (resume) when it has a log, up to ``max_evals``."""
+    from ingrained_core.apps.api import LIGHT_FINISHERS
     from ingrained_core.engine.reporting import QuietReporter
     from ingrained_core.engine.run import fuse, resume
 
     t0 = time.monotonic()
     rd = Path(run_dir)
     if (rd / "config.toml").exists() and (rd / "progress.csv").exists():
-        result = resume(rd, overrides=[f"optimizer.max_evals={int(max_evals)}"], reporter=QuietReporter())
+        result = resume(rd, overrides=[f"optimizer.max_evals={int(max_evals)}"], reporter=QuietReporter(),
+                        finishers=LIGHT_FINISHERS)
     else:
         cfg = validate_config(config_data, Path(config_data.get("base_dir") or "."), source=f"candidate {run_dir}")
-        result = fuse(cfg, rd, force=True, reporter=QuietReporter())
+        result = fuse(cfg, rd, force=True, reporter=QuietReporter(), finishers=LIGHT_FINISHERS)
     best = result.best
     return {"index": index, "fom": float(best["fom"]), "d_trans": int(best["d_trans"]), "d_sim": float(best["d_sim"]),
             "evaluations": int(best.get("evaluations_all_starts", best.get("evaluations", 0))),
@@ -129,31 +131,10 @@ def candidate_task(config_data: dict[str, Any], run_dir: str, index: int, max_ev
 
 
 def _run_all(tasks: list[tuple[Any, ...]], executor: str, scheduler: str | None):  # type: ignore[no-untyped-def]
-    if scheduler or executor == "dask":
-        from ingrained_core.engine.parallel import dask_map
+    """The candidates on the run's executor (engine.parallel.parallel_map, as multi-start)."""
+    from ingrained_core.engine.parallel import parallel_map
 
-        yield from dask_map(candidate_task, tasks, scheduler=scheduler)
-        return
-    if executor == "processes" and len(tasks) > 1:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        from ingrained_core.engine.parallel import default_workers
-
-        with ProcessPoolExecutor(max_workers=default_workers(len(tasks))) as pool:
-            futures = {pool.submit(candidate_task, *t): t[2] for t in tasks}
-            for fut in as_completed(futures):
-                try:
-                    yield futures[fut], fut.result(), None
-                except Exception as exc:  # noqa: BLE001 - one candidate's failure is reported
-                    yield futures[fut], None, exc
-        return
-    for t in tasks:
-        try:
-            yield t[2], candidate_task(*t), None
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one candidate's failure is reported
-            yield t[2], None, exc
+    yield from parallel_map(candidate_task, tasks, executor=executor, scheduler=scheduler)
 
 
 def fuse_screened(cfg: RunConfig, out: str | Path, plan: Plan, *, force: bool = False, reporter: Any = None,
@@ -267,6 +248,12 @@ def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
                      "status": r["status"]} for r in ranked],
     }
     atomic.write_json(out / "best.json", record)
+    from ingrained_core.apps.outputs import finish_run
+
+    try:  # the winner's talk figure, calibrated files and the screen's report in the top folder
+        finish_run(out, reporter=reporter)
+    except IngrainedError as exc:
+        reporter.message(f"{out}: no figure or report: {exc}", "warning")
     reporter.message(f"structure candidate {winner['name']} wins (FOM {record['fom']:.5f})")
     reporter.end(record)
     return FuseResult(record, out, [record])

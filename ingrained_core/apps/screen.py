@@ -109,11 +109,12 @@ def expand_candidates(paths: list[str | Path]) -> list[Path]:
 
 def screen_task(config_data: dict[str, Any], run_dir: str, index: int, candidate: str) -> dict[str, Any]:
     """One candidate as an independent task: a full ``fuse`` into ``run_dir``; returns its record."""
+    from ingrained_core.apps.api import FINISHERS
     from ingrained_core.engine.run import fuse as run_fuse
 
     t0 = time.monotonic()
     cfg = validate_config(config_data, Path(config_data.get("base_dir") or "."), source=f"candidate {candidate}")
-    result = run_fuse(cfg, run_dir, force=True, reporter=QuietReporter())
+    result = run_fuse(cfg, run_dir, force=True, reporter=QuietReporter(), finishers=FINISHERS)
     best = result.best
     return {
         "index": index, "candidate": candidate, "fom": float(best["fom"]), "d_trans": int(best["d_trans"]),
@@ -230,32 +231,9 @@ def _prepare_out(out: Path, force: bool) -> None:
 
 
 def _run(tasks: list[tuple[Any, ...]], executor: Executor, scheduler: str | None, workers: int | None):  # type: ignore[no-untyped-def]
-    if executor == "dask" or scheduler:
-        from ingrained_core.engine.parallel import dask_map
+    from ingrained_core.engine.parallel import parallel_map
 
-        yield from dask_map(screen_task, tasks, scheduler=scheduler, workers=workers)
-    elif executor == "processes" and len(tasks) > 1:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        from ingrained_core.engine.parallel import default_workers
-
-        with ProcessPoolExecutor(max_workers=workers or default_workers(len(tasks))) as pool:
-            futures = {pool.submit(screen_task, *t): t[2] for t in tasks}
-            for fut in as_completed(futures):
-                try:
-                    yield futures[fut], fut.result(), None
-                except Exception as exc:  # noqa: BLE001 - one candidate's failure is reported
-                    yield futures[fut], None, exc
-    else:
-        for t in tasks:
-            try:
-                rec = screen_task(*t)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one candidate's failure is reported
-                yield t[2], None, exc
-            else:
-                yield t[2], rec, None
+    return parallel_map(screen_task, tasks, executor=executor, scheduler=scheduler, workers=workers)
 
 
 def rank_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
 """The ``ingrained`` command line: a click group whose subcommands are imported lazily.
 
 ``ingrained --help`` and ``ingrained plugins list`` import no heavy dependency; each
-subcommand lives in its own module and is loaded only when invoked. User errors
-(:class:`~ingrained_core.plugin.errors.IngrainedError`, pydantic validation errors) are printed as
-one clear message with exit code 2; ``--debug`` shows the traceback.
+subcommand lives in its own module and is loaded only when invoked. Every error is one
+``error:`` line (secrets masked, plugin/redact.py) with exit status 2 for a user error
+(:class:`~ingrained_core.plugin.errors.IngrainedError`, pydantic validation errors, unreadable
+files), 3 for a plugin's failure (:class:`~ingrained_core.engine.plugin_calls.PluginFailure`)
+and 130 for an interruption (Ctrl-C, SIGTERM, SIGHUP); ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -74,32 +76,107 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+from ingrained_core.plugin.messages import is_symlink_loop, validation_secrets, format_user_error  # noqa: E402,F401
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from pydantic import ValidationError
 
     from ingrained_core.plugin.errors import IngrainedError
 
-    return (IngrainedError, ValidationError, FileNotFoundError, PermissionError, IsADirectoryError)
+    return (IngrainedError, ValidationError, OSError, UnicodeError, RecursionError)
+
+
+TIME_LIMIT_DURING_SETUP = ("the time limit ran out during the set-up or the final writes; the run directory (if "
+                           "any) keeps what was written ('ingrained resume' continues it)")
+#: exit status: a user error (bad input, config, run directory)
+EXIT_USER = 2
+#: exit status: code of a plugin failed (raised, returned garbage, exited)
+EXIT_PLUGIN = 3
+#: exit status: interrupted (Ctrl-C, SIGTERM, SIGHUP), after the run's files were written
+EXIT_INTERRUPTED = 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    """Warnings as one ``warning:`` line (no source line), secrets masked."""
+    from ingrained_core.plugin.redact import redact
+
+    text = " ".join(str(message).split())
+    if category.__name__ == "StaleBestWarning" or not str(filename).startswith(("<", "/")):
+        click.echo(f"warning: {redact(text)}", err=True)
+    else:
+        click.echo(f"warning: {redact(text)} ({category.__name__})", err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: run the CLI, turning user errors into one-line messages."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or os.environ.get("INGRAINED_DEBUG")
+    """Console-script entry point: run the CLI, turning errors into one-line messages.
+
+    Exit status: 0 success, 2 user error, 3 a plugin's failure, 130 interrupted (Ctrl-C,
+    SIGTERM, SIGHUP); ``--debug`` shows the traceback (secrets masked).
+    """
+    import warnings
+
+    import time
+
+    from ingrained_core.engine import deadline
+
+    deadline.command_started = time.time()  # --time-limit counts from here
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args or os.environ.get("INGRAINED_DEBUG")
+    warnings.showwarning = _show_warning
+    from ingrained_core.plugin.redact import is_secret_name, remember
+
+    for a in args:  # --set structure.api_key=... : that value is a secret from now on
+        key, sep, value = a.partition("=")
+        if sep and is_secret_name(key.rsplit(".", 1)[-1]):
+            remember(value.strip().strip("'\""))
     try:
-        return cli.main(args=argv, prog_name="ingrained", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
+        from ingrained_core.engine.stopping import stop_signals_interrupt
+
+        with stop_signals_interrupt():
+            return cli.main(args=argv, prog_name="ingrained", standalone_mode=False)
+    except click.exceptions.Abort as exc:
+        from ingrained_core.engine.deadline import TimeLimitReached
+
+        if isinstance(exc.__context__, TimeLimitReached):  # click turns a KeyboardInterrupt into Abort
+            click.echo(f"error: {TIME_LIMIT_DURING_SETUP}", err=True)
+        else:
+            click.echo("Aborted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
-    except _user_error_types() as exc:
-        if debug:
-            raise
+    except KeyboardInterrupt as exc:
+        from ingrained_core.engine.deadline import TimeLimitReached
+
+        if isinstance(exc, TimeLimitReached):
+            click.echo(f"error: {TIME_LIMIT_DURING_SETUP}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        name = getattr(exc, "signum", None)
+        click.echo("Interrupted." if name is None else f"Interrupted ({exc}).", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - one line for every error, a traceback only with --debug
+        from ingrained_core.engine.plugin_calls import PluginFailure
+
+        user = isinstance(exc, _user_error_types()) or is_symlink_loop(exc)
+        plugin = isinstance(exc, PluginFailure)
+        if debug or not (user or plugin):
+            _print_traceback(exc)
+            if debug:
+                sys.exit(EXIT_PLUGIN if plugin else EXIT_USER if user else 1)
+            sys.exit(1)
         click.echo(f"error: {format_user_error(exc)}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_PLUGIN if plugin else EXIT_USER)
+
+
+def _print_traceback(exc: BaseException) -> None:
+    import traceback
+
+    from ingrained_core.plugin.redact import redact
+
+    text = "".join(traceback.format_exception(exc))
+    click.echo(redact(text, validation_secrets(exc)), err=True, nl=False)

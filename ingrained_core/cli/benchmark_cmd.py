@@ -47,7 +47,10 @@ def benchmark(cases: str, time_limit: float, out: Path | None, runs: Path | None
     names = [c.strip() for c in cases.split(",") if c.strip()]
     selected = {"structure": parse_modes("structure", structure), "start": parse_modes("start", start),
                 "refine": parse_modes("refine", refine)}
-    command = "ingrained benchmark " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "ingrained benchmark"
+    from ingrained_core.plugin.redact import redact_args
+
+    # the recorded command line never holds a secret (--set structure.api_key=... is masked)
+    command = "ingrained benchmark " + " ".join(redact_args(sys.argv[2:])) if len(sys.argv) > 2 else "ingrained benchmark"
     result = run_benchmark(names, time_limit=time_limit, out=out, runs_dir=runs, samples=samples,
                            overrides=list(overrides), modes=combinations(selected), command=command,
                            echo=lambda s: click.echo(s, err=True))

@@ -55,8 +55,8 @@ class ForwardModelConfig(_Section):
 class FomConfig(_Section):
     """``[fom]``: FOM = alpha * d_trans + beta * d_sim."""
 
-    alpha: float = Field(0.1, ge=0, description="weight of the residual translation d_trans (per pixel)")
-    beta: float = Field(1.0, ge=0, description="weight of the similarity distance d_sim")
+    alpha: float = Field(0.1, ge=0, allow_inf_nan=False, description="weight of the residual translation d_trans (per pixel)")
+    beta: float = Field(1.0, ge=0, allow_inf_nan=False, description="weight of the similarity distance d_sim")
     similarity: str = Field("ssim", description="similarity plugin: 'ssim' (paper, default) or 'ssim-float7'")
 
 
@@ -103,23 +103,64 @@ class RunConfig(_Section):
 
 
 # -- loading ----------------------------------------------------------------------------------
+#: config files above this size are refused (a config is a few kB)
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
-    """The raw mapping of a TOML or JSON config file, with a clear error for bad files."""
+    """The raw mapping of a TOML or JSON config file, with a clear error for bad files.
+
+    Refused at once with a message naming the file: a missing file, a directory, a FIFO or
+    device (which could block or never end), a symlink loop, a file over
+    :data:`MAX_CONFIG_BYTES`, text that is not UTF-8 (a UTF-8 byte-order mark is allowed and
+    dropped), and nesting too deep to read.
+    """
+    import stat
+
+    from ingrained_core.plugin.redact import secrets_in
+
     p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"config file not found: {p}")
-    if p.is_dir():
-        raise ConfigError(f"config path is a directory, expected a TOML or JSON file: {p}")
-    text = p.read_text(encoding="utf-8", errors="replace")
     try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
+        st = p.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except OSError as exc:  # a symlink loop, a name too long, no permission
+        raise ConfigError(f"config file {p} cannot be read: {exc.strerror or exc}") from None
+    except RuntimeError as exc:
+        raise ConfigError(f"config file {p} cannot be read: {exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ConfigError(f"config path is a directory, expected a TOML or JSON file: {p}")
+    fifo_ok = stat.S_ISFIFO(st.st_mode) and str(p).startswith(("/dev/fd/", "/proc/self/fd/"))
+    if not stat.S_ISREG(st.st_mode) and not fifo_ok:
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device" if (
+            stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) else "not a regular file"
+        raise ConfigError(f"config file {p} is {kind}; give a TOML or JSON file")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {p} is {st.st_size / 1e6:.1f} MB; a config is a small TOML or JSON "
+                          f"file (at most {MAX_CONFIG_BYTES // 2**20} MiB)")
+    try:
+        with open(p, "rb") as fh:  # a process substitution <(...) is read once, as a pipe
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"config file {p} cannot be read: {exc.strerror or exc}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{p}: the file is UTF-16 text; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    kind = "JSON" if p.suffix.lower() == ".json" else "TOML"
+    try:
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}") from exc
+        raise ConfigError(f"{p}: not valid {kind}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid {kind}: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a table/object")
+    secrets_in(data)
     return data
 
 
@@ -127,6 +168,9 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     """``"a.b.c=value"`` -> (["a", "b", "c"], value); the value is read as TOML, else a string."""
     if "=" not in item:
         raise ConfigError(f"--set expects dotted.key=value, got {item!r}")
+    if "\n" in item or "\r" in item:
+        raise ConfigError(f"--set {item.partition('=')[0].strip()!s:.60}: the value holds a line break; give one "
+                          "value per --set (repeat --set for more)")
     key, _, raw = item.partition("=")
     keys = [k.strip() for k in key.strip().split(".") if k.strip()]
     if not keys:
@@ -177,16 +221,26 @@ def validate_config(data: dict[str, Any], base_dir: Path, source: str = "config"
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     """Read, override and validate a run config file."""
-    p = Path(path).resolve()
-    data = apply_overrides(read_config_file(p), list(overrides or []))
-    cfg = validate_config(data, p.parent, source=str(p))
+    data = apply_overrides(read_config_file(path), list(overrides or []))
+    p = Path(path)
+    try:
+        real = p.resolve()
+    except (OSError, RuntimeError):
+        real = p.absolute()
+    if real.is_file():
+        cfg = validate_config(data, real.parent, source=str(real))
+    else:  # a pipe (``<(...)``, /dev/fd/N): relative paths are relative to the working directory
+        cfg = validate_config(data, Path.cwd(), source=str(p))
     import shlex
     import sys
 
+    from ingrained_core.plugin.redact import redact_args
+
     prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
     prog = "ingrained" if prog in ("ingrained", "__main__.py") else prog
-    return cfg.model_copy(update={"provenance": {**cfg.provenance, "config_file": str(p),
-                                                 "command": shlex.join([prog, *sys.argv[1:]])}})
+    # the recorded command line never holds a secret (--set ...api_key=... is masked)
+    return cfg.model_copy(update={"provenance": {**cfg.provenance, "config_file": str(real),
+                                                 "command": shlex.join([prog, *redact_args(sys.argv[1:])])}})
 
 
 def dump_config(cfg: RunConfig, provenance: dict[str, Any]) -> str:

@@ -49,7 +49,7 @@ class ExperimentConfig(BaseModel):
     reader_options: dict[str, Any] = Field(
         default_factory=dict, description="options of the reader: frame, channel, direction, dataset ..."
     )
-    pixel_size: float | None = Field(None, gt=0, description="pixel size in Å; overrides the file's calibration")
+    pixel_size: float | None = Field(None, gt=0, allow_inf_nan=False, description="pixel size in Å; overrides the file's calibration")
     preprocess: list[Step] = Field(default_factory=list, description="preprocessing steps, applied in order")
     region: tuple[int, int, int, int] | None = Field(
         None, description="row0, row1, col0, col1 (after preprocessing) of the part the registration may use"
@@ -60,7 +60,9 @@ class ExperimentConfig(BaseModel):
     def _resolve(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None or (isinstance(value, str) and not value.strip()):
             raise ValueError("an image file path is required")
-        return resolve_path(value, info)
+        p = resolve_path(value, info)
+        _regular_file(p)
+        return p
 
     @field_validator("region")
     @classmethod
@@ -96,7 +98,10 @@ def prepare_experiment(cfg: ExperimentConfig) -> ExperimentStages:
     """Read the file, apply the pixel-size override and the preprocessing, and cut the region."""
     from ingrained_core.engine.reading import read_image
 
+    from ingrained_core.builtins.limits import check_image_size
+
     raw = read_image(cfg.path, reader=cfg.reader, **cfg.reader_options)
+    check_image_size(*raw.data.shape[:2], what=str(cfg.path))
     if cfg.pixel_size is not None:
         was = f"{raw.pixel_size:.6g} Å" if raw.pixel_size is not None else "unknown"
         raw = raw.derive(raw.data, pixel_size=float(cfg.pixel_size),
@@ -128,3 +133,16 @@ def prepare_experiment(cfg: ExperimentConfig) -> ExperimentStages:
 def load_experiment(cfg: ExperimentConfig) -> ExperimentImage:
     """The experimental image a run registers against: read + preprocessed + region."""
     return prepare_experiment(cfg).final
+
+
+def _regular_file(p: Path) -> None:
+    """A FIFO or a device as the image would block or never end: refused at once."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return  # missing files get the reader's message
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if not stat.S_ISSOCK(mode) else "a socket"
+        raise ValueError(f"{p} is {kind}, not an image file")

@@ -1,7 +1,10 @@
-"""Independent tasks on dask: a local cluster by default, or an existing scheduler.
+"""Independent tasks in parallel: :func:`parallel_map` runs them serially, on a local
+process pool, or on dask (a local cluster by default, or an existing scheduler).
 
-Multi-start runs and candidate screening submit one task per start or candidate; results
-stream back as they finish, and a failed task is reported without stopping the others.
+Multi-start runs and candidate screening submit one task per start or candidate through
+:func:`parallel_map`; results stream back as they finish, and a failed task is reported
+without stopping the others. Local pool workers die with their parent
+(:func:`die_with_parent`): a kill -9 of the main process leaves no orphan still writing.
 
 - Without a scheduler address a ``distributed.LocalCluster`` is started for the call:
   single-threaded worker *processes* (the work is CPU-bound numpy; threads would contend
@@ -115,6 +118,87 @@ def local_cluster(n_workers: int) -> Any:
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A pool worker whose parent was killed with -9 would otherwise go on writing its start's
+    files while a ``resume`` starts a second writer. Elsewhere this does nothing (the lock's
+    generation check still keeps an orphan from writing, see engine/lock.py).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call: nothing will signal us
+        os._exit(1)
+
+
+def parallel_map(
+    func: Callable[..., Any],
+    tasks: list[tuple[Any, ...]],
+    *,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    key_index: int = 2,
+) -> Iterator[TaskOutcome]:
+    """Run ``func(*task)`` for every task; yield ``(key, result, error)`` as each finishes.
+
+    ``executor``: ``"serial"`` (in this process, in order), ``"processes"`` (a local pool of
+    ``workers`` processes, default :func:`default_workers`, each dying with its parent) or
+    ``"dask"`` (:func:`dask_map`; also whenever ``scheduler`` is given). A single task runs
+    serially. ``key`` is ``task[key_index]``. An ``Exception`` in a task is yielded as its
+    error and the others go on; ``KeyboardInterrupt`` and ``SystemExit`` propagate.
+    """
+    if executor == "dask" or scheduler:
+        yield from dask_map(func, tasks, scheduler=scheduler, workers=workers, key_index=key_index)
+        return
+    if executor == "serial" or len(tasks) <= 1:
+        for t in tasks:
+            try:
+                result = func(*t)
+            except Exception as exc:  # noqa: BLE001 - one task's failure is reported, the others go on
+                yield t[key_index], None, exc
+            else:
+                yield t[key_index], result, None
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(max_workers=workers or default_workers(len(tasks)), initializer=die_with_parent)
+    try:
+        futures = {pool.submit(func, *t): t[key_index] for t in tasks}
+        for fut in as_completed(futures):
+            try:
+                result = fut.result()
+            except Exception as exc:  # noqa: BLE001
+                yield futures[fut], None, exc
+            else:
+                yield futures[fut], result, None
+    except BaseException as exc:
+        from ingrained_core.engine.deadline import TimeLimitReached
+
+        # Ctrl-C, SIGTERM, ...: ask every worker to stop too (SIGTERM; a start's runner turns it
+        # into an interruption and writes its files), then wait for them. At the time limit the
+        # workers stop on their own alarms: they are only waited for.
+        stop = [] if isinstance(exc, TimeLimitReached) else list((getattr(pool, "_processes", None) or {}).values())
+        for proc in stop:
+            try:
+                proc.terminate()
+            except (OSError, ValueError):
+                pass
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
 
 
 def dask_map(

@@ -223,6 +223,9 @@ class Rescale(_Step):
         new_h, new_w = round(a.shape[0] * factor), round(a.shape[1] * factor)
         if min(new_h, new_w) < 1:
             raise StepError(f"rescale by {factor:g} leaves nothing of a {_shape(a)} image")
+        from ingrained_core.builtins.limits import check_image_size
+
+        check_image_size(new_h, new_w, f"rescale by {factor:g} of a {_shape(a)} image")
         out = rescale(a, factor, order=self.order, preserve_range=True, anti_aliasing=self.anti_aliasing,
                       mode="reflect")
         pixel = None

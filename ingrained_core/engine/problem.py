@@ -73,8 +73,11 @@ class Problem:
     def evaluate(self, values: dict[str, float]) -> Evaluation:
         """Simulate, register and score one parameter set."""
         params = self.model.Params(**values)
+        from ingrained_core.engine.plugin_calls import call_plugin, check_simulation
+
+        what = f"forward model {self.config.forward_model.name!r}"
         try:
-            sim = self.model.simulate(params)
+            sim = check_simulation(what, call_plugin(what, self.model.simulate, params))
         except ParameterError as exc:
             return Evaluation(dict(values), -1, math.nan, INFEASIBLE_FOM, error=str(exc))
         used = sim.params_used(params)
@@ -150,6 +153,10 @@ def _build_model(cfg: RunConfig) -> tuple[Any, Any, dict[str, Any]]:
         bcfg = _validate_builder_config(builder, cfg)
         result = builder.build(bcfg)
         structure, report = result.structure, dict(result.report)
+        if structure is not None and hasattr(structure, "__len__"):
+            from ingrained_core.builtins.limits import check_atoms
+
+            check_atoms(len(structure), f"[structure] (builder {cfg.structure.builder!r})")
         model = model_cls(structure, **options)
     elif kind == "none":
         model = model_cls(**options)

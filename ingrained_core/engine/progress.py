@@ -44,11 +44,21 @@ def read_progress(path: str | Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Header and parsed rows of a progress log; a torn final line is ignored."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return [], []
+    except OSError as exc:
+        raise RunDirectoryError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RunDirectoryError(f"{path}: line {line} holds bytes that are not text (the file was overwritten "
+                                "or damaged); restore it, or start over with 'ingrained fuse --force'") from None
     lines = text.splitlines(keepends=True)
     if not lines:
+        return [], []
+    if not lines[0].endswith("\n"):  # a kill while the header was written: no evaluation was logged
         return [], []
     header = next(csv.reader([lines[0]]))
     rows: list[dict[str, Any]] = []
@@ -72,12 +82,19 @@ class ProgressLog:
     def __init__(self, path: str | Path, param_names: list[str]) -> None:
         self.path = Path(path)
         self.columns = columns(param_names)
+        if self.path.is_symlink():
+            raise RunDirectoryError(f"{self.path} is a symbolic link; a run's log must be a file of the run "
+                                    "directory itself (evaluations are never appended elsewhere)")
         header, rows = read_progress(self.path)
         if header and header != self.columns:
             raise RunDirectoryError(
                 f"{self.path}: columns {header} do not match this run's parameters {self.columns}"
             )
+        #: the rows logged before this log was opened (what resume replays); appended rows are
+        #: not kept in memory (40 000 of them held 36 MB), only the last and the count
         self.rows = rows
+        self.last: dict[str, Any] | None = rows[-1] if rows else None
+        self.count = len(rows)
         try:
             if header:
                 self._rewrite_clean(rows)
@@ -107,7 +124,8 @@ class ProgressLog:
             self._fh.flush()
         except OSError as exc:
             raise RunDirectoryError(f"cannot append to {self.path}: {exc.strerror or exc}") from exc
-        self.rows.append(row)
+        self.last = row
+        self.count += 1
 
     def close(self) -> None:
         try:

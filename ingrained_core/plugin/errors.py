@@ -28,20 +28,12 @@ class ParameterError(ConfigError):
 
 
 def format_user_error(exc: BaseException) -> str:
-    """One readable message for a user error (pydantic errors list field paths).
+    """One readable message for a user error (pydantic errors list field paths; secrets masked).
 
     Lives in the toolkit, below every layer that raises or reports user errors (the engine,
-    the plugins and the CLI all format validation errors alike).
+    the plugins and the CLI all format validation errors alike); the implementation is
+    :func:`ingrained_core.plugin.messages.format_user_error`.
     """
-    from pydantic import ValidationError
+    from ingrained_core.plugin.messages import format_user_error as _format
 
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()))
-            got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
-            parts.append(f"{loc}: {err.get('msg')}{got}")
-        return f"invalid {exc.title}: " + "; ".join(parts)
-    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
-        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
-    return str(exc)
+    return _format(exc)

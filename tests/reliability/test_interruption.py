@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import write_config
+from ..conftest import REPO, write_config
 from .conftest import assert_user_error, check_run_files
 
 KILLS = 5
@@ -43,7 +43,7 @@ def _n_rows(path: Path) -> int:
 
 
 def _popen(args: list[str], site: Path, **kw) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(site)])}  # this checkout first
     return subprocess.Popen([sys.executable, "-m", "ingrained_core", *map(str, args)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
 
@@ -192,7 +192,7 @@ def test_full_disk_gives_a_clear_error_and_keeps_the_best(site: Path, lattice_np
     error; best.json, simulation.npy and progress.csv stay valid; resume later completes."""
     cfg = write_config(tmp_path, lattice_npy, max_evals=200)
     run = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(site)])}  # this checkout first
     first = subprocess.run([sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out", str(run), "--quiet",
                             "--max-evals", "40"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stderr

@@ -15,7 +15,7 @@ import pytest
 
 from ingrained_core.apps.api import fuse, resume
 
-from ..conftest import run_cli
+from ..conftest import REPO, run_cli
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -30,7 +30,7 @@ LONG_RUN = ["--set", 'optimizer.name="scan-powell"', "--set", "optimizer.options
 
 
 def _start_fuse(cfg: Path, run: Path, site: Path, extra: list[str] | None = None) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(site)])}  # this checkout first
     return subprocess.Popen([sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out", str(run), "--quiet",
                              *(extra or [])],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

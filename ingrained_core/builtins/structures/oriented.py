@@ -376,6 +376,10 @@ class OrientedCrystalBuilder:
     Config: ClassVar[type[BaseModel]] = OrientedConfig
 
     def build(self, config: OrientedConfig) -> BuildResult:
+        from ingrained_core.builtins.limits import check_crystal_size
+
+        check_crystal_size({"max_dimension": config.max_dimension, "min_width": config.min_width,
+                            "min_depth": config.min_depth}, "structure")
         bulk, provenance = load_bulk(config.chemical_formula, config.space_group, config,
                                      default_source="materials-project")
         label = config.chemical_formula or bulk.composition.reduced_formula

@@ -1,0 +1,108 @@
+"""``--time-limit S`` as a hard deadline: the command ends within S + 10 s of its own start,
+set-up and final writes included, whatever a plugin does.
+
+Three layers, from gentle to certain:
+
+1. Between evaluations the optimizer stops once the deadline (counted from the command's
+   start, :data:`command_started`) has passed; the run writes its files as usual.
+2. At S + :data:`ALARM_GRACE_S` a ``SIGALRM`` (main thread) raises :class:`TimeLimitReached`
+   wherever the code is, a forward model blocked in a sleep or a read included; the start
+   stops as if between evaluations and writes its files (the plugin is not called again).
+3. At S + :data:`KILL_AFTER_S` a small watchdog process (started with the run, gone with
+   it) sends SIGTERM, and one second later SIGKILL: for code that holds the interpreter in C
+   and never returns to Python. Only for the command line (:data:`command_started` set): a
+   notebook's kernel is never killed.
+
+The layers cost nothing per evaluation but the clock read of layer 1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+#: SIGALRM this long after the deadline (time for the between-evaluations stop and the writes)
+ALARM_GRACE_S = 3.0
+#: the watchdog process stops the command this long after the deadline
+KILL_AFTER_S = 8.0
+#: epoch seconds at which the command line started (set by ``ingrained_core.cli.main``)
+command_started: float | None = None
+
+_WATCHER = r"""
+import os, signal, sys, time
+parent, at = int(sys.argv[1]), float(sys.argv[2])
+while time.time() < at:
+    if os.getppid() != parent:
+        sys.exit(0)
+    time.sleep(0.1)
+if os.getppid() == parent:
+    os.kill(parent, signal.SIGTERM)
+    time.sleep(1.0)
+    if os.getppid() == parent:
+        os.kill(parent, signal.SIGKILL)
+"""
+
+
+class TimeLimitReached(KeyboardInterrupt):
+    """The time limit passed while the run was inside an evaluation (or another step)."""
+
+
+def _raise_time_limit(signum: int, frame: Any) -> None:
+    raise TimeLimitReached("time limit")
+
+
+def start_time() -> float:
+    """When the time limit started counting: the command's start, else now (Python API)."""
+    return command_started if command_started is not None else time.time()
+
+
+@contextmanager
+def hard_deadline(deadline: float | None) -> Iterator[None]:
+    """Layers 2 and 3 for the block (``deadline`` in epoch seconds; None: nothing)."""
+    if deadline is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+    watcher = None
+    if command_started is not None:
+        try:
+            watcher = subprocess.Popen([sys.executable, "-c", _WATCHER, str(os.getpid()),
+                                        repr(deadline + KILL_AFTER_S)],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        except OSError:
+            watcher = None
+    previous = signal.signal(signal.SIGALRM, _raise_time_limit)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline + ALARM_GRACE_S - time.time(), 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if watcher is not None:
+            watcher.kill()
+            watcher.wait()
+
+
+@contextmanager
+def alarm_at(deadline: float | None) -> Iterator[None]:
+    """Layer 2 alone, for a start run in a pool worker (the main thread of its process): a
+    ``SIGALRM`` at ``deadline + ALARM_GRACE_S`` raises :class:`TimeLimitReached`. Nothing
+    when a timer is already armed (the command's own :func:`hard_deadline`)."""
+    if (deadline is None or threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "SIGALRM") or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _raise_time_limit)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline + ALARM_GRACE_S - time.time(), 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
