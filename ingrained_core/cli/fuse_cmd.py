@@ -70,8 +70,10 @@ def _run_with(reporter, call, out: Path):  # type: ignore[no-untyped-def]
     try:
         return call()
     except KeyboardInterrupt as exc:
-        if getattr(reporter, "began", True):
-            raise  # the run itself records an interrupted fit (status "interrupted")
+        from ingrained_core.engine.deadline import TimeLimitReached
+
+        if getattr(reporter, "began", True) or isinstance(exc, TimeLimitReached):
+            raise  # the run records an interrupted fit; a deadline is reported as the time limit
         from ingrained_core.engine.lock import LOCK_NAME
 
         step = interrupted_step(exc)
