@@ -17,7 +17,7 @@ import numpy as np
 from ingrained_core.engine.config import RunConfig
 from ingrained_core.plugin.errors import ConfigError, IngrainedError, ParameterError
 from ingrained_core.plugin.params import ParameterSpace, ParamSpec, nearest_odd
-from ingrained_core.engine.start_from import apply_start_from
+from ingrained_core.engine.start_from import apply_start_from, check_start_structure
 
 #: A proposal the model refuses (e.g. an STM iso-value outside the density) is logged with
 #: this FOM, d_trans = -1 and d_sim = nan, and reported; it is never the best.
@@ -188,6 +188,7 @@ def build_problem(cfg: RunConfig) -> Problem:
     experiment = load_experiment(cfg.experiment)
     model, structure, report = _build_model(cfg)
     cfg, space, taken = _parameter_space(cfg, model.Params, experiment.data.shape)
+    check_start_structure(cfg, model)  # a start from a run of another structure is refused
     if taken:
         report = {**report, "start_from": cfg.provenance["start_from"]}
     reg = cfg.registration

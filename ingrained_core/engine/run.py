@@ -34,6 +34,7 @@ from ingrained_core.engine.problem import (
 )
 from ingrained_core.engine.progress import ProgressLog, read_progress
 from ingrained_core.engine.reporting import Reporter
+from ingrained_core.engine.start_from import simulated_structure_hash
 
 RUN_FILES = (
     "config.toml", "progress.csv", "best.json", "experiment.npy", "simulation.npy",
@@ -175,6 +176,7 @@ class StartRunner:
             "stop_reason": self.state.stop_reason,
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
+            "structure_hash": simulated_structure_hash(self.problem.model, ev.values),  # start_from checks it
         }
 
     def _write_best(self, status: str, force: bool = False) -> None:
@@ -466,6 +468,8 @@ def fuse(cfg: RunConfig, run_dir: str | Path, *, force: bool = False, reporter: 
     reporter = reporter or QuietReporter()
     # Validate everything that can fail before anything in the run directory is touched.
     problem = build_problem(cfg)
+    from ingrained_core.engine.thickness import choose_thickness  # a model's thickness series: scanned, not searched
+    problem = choose_thickness(problem, reporter)
     cfg = problem.config  # with forward_model.start_from resolved into start values
     check_evaluation(problem)
     prepare_run_dir(run_dir, force=force)
