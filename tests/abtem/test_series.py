@@ -133,12 +133,15 @@ shear_x = {SMALL_PARAMS["shear_x"]}
 shear_y = 0.0
 stretch_x = 0.0
 stretch_y = {SMALL_PARAMS["stretch_y"]}
-crop_height = 41
-crop_width = 31
+crop_height = 45
+crop_width = 37
 interface_width = 0.0
 detector_inner = 50.0
 detector_outer = 80.0
 thickness = {PERIOD}
+
+[fom]
+similarity = "ssim-float7"      # float SSIM: the 8-bit one cannot tell 1 from 2 periods of this small cell
 
 [registration]
 vertical_bias = 0.0
