@@ -32,7 +32,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ingrained_core.apps.benchmark import CASES, Case, case_overrides, examples_dir, machine
+from ingrained_core.apps.benchmark import (
+    CASES,
+    Case,
+    case_overrides,
+    examples_dir,
+    machine,
+)
 from ingrained_core.plugin.errors import ConfigError
 
 #: The multislice numerics of each setting (``[forward_model.options]`` and detector parameters).
@@ -98,11 +104,14 @@ def refine_case(case: Case | str, *, runs_dir: str | Path, settings: str = "docu
                 examples: Path | None = None, say: Any = None) -> dict[str, Any]:
     """The convolution fit, then the multislice refinement from its best (see the module docstring)."""
     from ingrained_core.engine.config import load_config
-    from ingrained_core.engine.problem import build_problem
+    from ingrained_core.engine.problem import build_problem, check_evaluation
     from ingrained_core.engine.reporting import QuietReporter
-    from ingrained_core.engine.problem import check_evaluation
     from ingrained_core.engine.run import execute, fuse, prepare_run_dir
-    from ingrained_core.engine.thickness import best_of, choose_thickness, scan_thickness
+    from ingrained_core.engine.thickness import (
+        best_of,
+        choose_thickness,
+        scan_thickness,
+    )
 
     case = CASES[case] if isinstance(case, str) else case
     if settings not in REFINE_SETTINGS:

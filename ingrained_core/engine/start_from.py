@@ -28,7 +28,6 @@ from ingrained_core.engine.config import RunConfig
 from ingrained_core.plugin.errors import ConfigError
 from ingrained_core.plugin.params import ParamSpec
 
-
 #: Decimals kept of fractional coordinates and lattice lengths/angles when hashing a structure.
 HASH_DECIMALS = 4
 
