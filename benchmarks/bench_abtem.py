@@ -19,6 +19,16 @@ and "coarse" (the test's: 0.15 Å sampling, 40-55 mrad detector, one period).
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_abtem.py [--settings documented coarse]
 
 Prints the figures and writes ``abtem-<date>.json`` into ``benchmarks/results``.
+
+The refine stage (issue 19: the convolution fit at the paper's crop, then the multislice
+refinement from its best with a thickness series; ``ingrained_core.apps.bench_refine``):
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_abtem.py --refine twin ni \
+        [--refine-settings documented] [--thickness-max 300] [--phonons 0] [--max-evals 60]
+
+writes ``refine-<date>.json`` (45 min per case at the documented settings on 2 idle
+cores is the target; ``--refine-settings coarse`` takes minutes and is NOT the documented
+detector and sampling).
 """
 
 from __future__ import annotations
@@ -126,12 +136,75 @@ def bench_settings(name: str, structure, calls: int) -> dict:
     }
 
 
+def plot_thickness_scan(record_path: str | Path, png: str | Path) -> Path:
+    """FOM against thickness (the scans at the start and at the best) from a refine-<date>.json."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = json.loads(Path(record_path).read_text())
+    fig, ax = plt.subplots(figsize=(6.0, 3.6), dpi=120)
+    for rec in data["cases"]:
+        ms = rec["multislice"]
+        for key, style, label in (("thickness_scan_at_start", "o--", "at the convolution fit"),
+                                  ("thickness_scan_at_best", "s-", "at the refined best")):
+            rows = [r for r in ms[key] if r["fom"] < 10]
+            ax.plot([r["thickness"] for r in rows], [r["fom"] for r in rows], style, ms=4,
+                    label=f"{rec['case']}: {label}")
+        ax.axhline(rec["convolution"]["fom"], color="grey", lw=0.8, ls=":", label=f"{rec['case']}: convolution fit")
+        if rec["case"] == "twin":
+            ax.axhline(0.17869, color="k", lw=0.8, ls="-.", label="paper (0.17869)")
+    opts = data["cases"][0]["multislice"]["options"]
+    settings = data["cases"][0]["settings"]
+    params = data["cases"][0]["multislice"]["params"]
+    ax.set_xlabel("thickness (Å)")
+    ax.set_ylabel("FOM (0.1 d_trans + d_sim)")
+    ax.set_title(f"{settings} settings: {opts['method']} {opts.get('prism_interpolation')}, sampling "
+                 f"{opts['sampling']} Å, ADF {params['detector_inner']:g}-{params['detector_outer']:g} mrad, "
+                 f"{opts.get('phonon_configs', 0)} phonon configs", fontsize=7)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png)
+    return Path(png)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--settings", nargs="+", default=["documented", "coarse"], choices=sorted(SETTINGS))
     ap.add_argument("--calls", type=int, default=20, help="image-side-only evaluations timed")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    ap.add_argument("--refine", nargs="+", choices=["twin", "ni"], default=None,
+                    help="run the multislice refine stage on these cases instead")
+    ap.add_argument("--refine-settings", default="documented", choices=["documented", "coarse"])
+    ap.add_argument("--thickness-max", type=float, default=None, help="Å; default: the settings' own")
+    ap.add_argument("--phonons", type=int, default=0, help="frozen-phonon configurations (0: static lattice)")
+    ap.add_argument("--max-evals", type=int, default=60, help="Powell evaluations of the refinement")
+    ap.add_argument("--time-limit", type=float, default=2700.0, help="s, the refinement's wall-time limit")
+    ap.add_argument("--conv-time-limit", type=float, default=300.0, help="s, the convolution fit's wall-time limit")
+    ap.add_argument("--runs", default=None, help="run directories (default: a temporary folder)")
+    ap.add_argument("--plot", nargs=2, metavar=("REFINE_JSON", "PNG"), default=None,
+                    help="plot the FOM against thickness of a refine-<date>.json and stop")
     args = ap.parse_args(argv)
+    if args.plot:
+        print(plot_thickness_scan(*args.plot))
+        return 0
+    if args.refine:
+        import tempfile
+
+        from ingrained_core.apps.bench_refine import refine_case, write_refine_record
+
+        runs = Path(args.runs or tempfile.mkdtemp(prefix="ingrained-refine-"))
+        records = [refine_case(name, runs_dir=runs, settings=args.refine_settings,
+                               conv_time_limit=args.conv_time_limit, max_evals=args.max_evals,
+                               time_limit=args.time_limit, thickness_max=args.thickness_max,
+                               phonon_configs=args.phonons, say=lambda t: print(t, file=sys.stderr))
+                   for name in args.refine]
+        path = write_refine_record(records, args.out)
+        print(json.dumps(records, indent=2, default=str))
+        print(f"written {path}", file=sys.stderr)
+        return 0
     from pymatgen.core import Structure
 
     structure = Structure.from_file(str(TWIN))

@@ -20,7 +20,7 @@ from ingrained_core.plugin.validation import validate_section
 from ingrained_core.plugin.params import ParameterSpace, ParamSpec, nearest_odd
 from ingrained_core.engine.crop_floor import crop_shortfall
 from ingrained_core.engine.screen_options import split_screen_options
-from ingrained_core.engine.start_from import apply_start_from
+from ingrained_core.engine.start_from import apply_start_from, check_start_structure
 
 #: A proposal the model refuses (e.g. an STM iso-value outside the density) is logged with
 #: this FOM, d_trans = -1 and d_sim = nan, and reported; it is never the best.
@@ -211,6 +211,7 @@ def build_problem(cfg: RunConfig) -> Problem:
 
     cfg, autostart = resolve_automatic_start(cfg, model, experiment, space_of)
     cfg, space, taken = _parameter_space(cfg, model.Params, experiment.data.shape)
+    check_start_structure(cfg, model)  # a start from a run of another structure is refused
     if taken:
         report = {**report, "start_from": cfg.provenance["start_from"]}
     reg = cfg.registration

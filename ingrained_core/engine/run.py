@@ -47,7 +47,7 @@ from ingrained_core.engine.rundir import (
     read_json,
     remove_temporaries,
 )
-from ingrained_core.engine.start_runner import Budget, Finisher, StartRunner, blas_limit
+from ingrained_core.engine.start_runner import Budget, Finisher, StartRunner, blas_limit, run_finishers
 from ingrained_core.engine.structure_files import write_structure
 from ingrained_core.plugin import files as atomic
 
@@ -116,8 +116,7 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     if fence is not None:
         fence.check()
     total = aggregate(run_dir, records)
-    for finish in finishers:  # the merged run directory's own outputs
-        finish(run_dir, problem, reporter, total)
+    run_finishers(finishers, run_dir, problem, reporter, total)  # the merged run directory's own outputs
     _closing_notes(reporter, total)
     reporter.end(total)
     return FuseResult(total, run_dir, records)
@@ -141,6 +140,9 @@ def fuse(cfg: RunConfig, run_dir: str | Path, *, force: bool = False, reporter: 
     with hard_deadline(_deadline(cfg, started)):
         # Validate everything that can fail before anything in the run directory is touched.
         problem = build_problem(cfg)
+        from ingrained_core.engine.thickness import choose_thickness  # a thickness series: scanned, not searched
+
+        problem = choose_thickness(problem, reporter)
         cfg = problem.config  # with forward_model.start_from resolved into start values
         check_evaluation(problem)
         prepare_run_dir(run_dir, force=force)

@@ -36,6 +36,7 @@ from ingrained_core.engine.problem import Evaluation, Problem, validate_optimize
 from ingrained_core.engine.progress import ProgressLog
 from ingrained_core.engine.reporting import Reporter
 from ingrained_core.engine.run_records import best_extras
+from ingrained_core.engine.start_from import simulated_structure_hash
 from ingrained_core.engine.stopping import shielded, stop_signals_interrupt
 from ingrained_core.engine.structure_files import write_structure
 from ingrained_core.plugin import files as atomic
@@ -45,6 +46,21 @@ from ingrained_core.plugin.errors import IngrainedError, RunDirectoryError
 #: (called once best.json, simulation.npy and the structure files are written), and of a
 #: multi-start run directory once its starts are merged
 Finisher = Callable[[Path, Any, Any, dict[str, Any]], None]
+
+
+def run_finishers(finishers: Sequence[Finisher], out_dir: Path, problem: Any, reporter: Any,
+                  record: dict[str, Any]) -> None:
+    """Call each finisher; a time limit that runs out inside one (the hard deadline's alarm)
+    ends the outputs, never the run: its files are complete, and a warning says how to write
+    the rest later."""
+    for finish in finishers:
+        try:
+            finish(out_dir, problem, reporter, record)
+        except TimeLimitReached:
+            reporter.message(f"the time limit ran out while the outputs of {out_dir} (figure, calibrated files, "
+                             f"report) were written; the run's results are complete ('ingrained report --outputs "
+                             f"{out_dir}' writes the rest)", "warning")
+            return
 
 
 @dataclass
@@ -191,6 +207,7 @@ class StartRunner:
             "stop_reason": self.state.stop_reason,
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
+            "structure_hash": simulated_structure_hash(self.problem.model, ev.values),  # start_from checks it
             **best_extras(self.problem, ev.values),
             **calibration_record(self.problem, ev.values),
         }
@@ -252,8 +269,7 @@ class StartRunner:
         self._write_best(status, force=True, extra=extra)
         record = {**self._best_record(status), **extra}
         write_structure(self.problem, st.best.values, self.out_dir, self.reporter)
-        for finish in self.finishers:
-            finish(self.out_dir, self.problem, self.reporter, record)
+        run_finishers(self.finishers, self.out_dir, self.problem, self.reporter, record)
         return record
 
     # -- main -----------------------------------------------------------------------------

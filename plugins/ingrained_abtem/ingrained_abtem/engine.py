@@ -115,28 +115,139 @@ class CellSimulator:
             self._abtem = load_abtem()
         return self._abtem
 
-    def _potential(self, specimen: Specimen, plan: SimulationPlan, phonon_sigma: float) -> Any:
+    def _potential(self, specimen: Specimen, plan: SimulationPlan, sigmas: dict[str, float] | None,
+                   exit_planes: int | None = None) -> Any:
         abtem = self.abtem
         opts = self.options
         atoms: Any = specimen.to_atoms()
         if opts.phonon_configs > 0:
-            atoms = abtem.FrozenPhonons(
-                atoms, num_configs=opts.phonon_configs, sigmas=float(phonon_sigma), seed=opts.seed
-            )
-        return abtem.Potential(
+            atoms = abtem.FrozenPhonons(atoms, num_configs=opts.phonon_configs, sigmas=dict(sigmas or {}), seed=opts.seed)
+        return self._potential_of(atoms, plan, specimen.depth, exit_planes)
+
+    def _potential_of(self, atoms: Any, plan: SimulationPlan, depth: float, exit_planes: int | None = None) -> Any:
+        opts = self.options
+        return self.abtem.Potential(
             atoms,
             gpts=plan.gpts,
-            slice_thickness=specimen.depth / plan.slices_per_period,
+            slice_thickness=depth / plan.slices_per_period,
             parametrization=opts.parametrization,
             projection=opts.projection,
+            exit_planes=exit_planes,
         )
 
-    def _build(self, key: tuple[Any, ...], specimen: Specimen, plan: SimulationPlan, params: Any) -> Any:
+    def _configurations(self, specimen: Specimen, sigmas: dict[str, float] | None) -> list[Any]:
+        """The specimen's atoms (all periods), once per frozen-phonon configuration (static: once)."""
+        atoms = specimen.to_atoms()
+        if self.options.phonon_configs <= 0:
+            return [atoms]
+        phonons = self.abtem.FrozenPhonons(atoms, num_configs=self.options.phonon_configs,
+                                           sigmas=dict(sigmas or {}), seed=self.options.seed)
+        return list(phonons)
+
+    def _periods(self, atoms: Any, specimen: Specimen) -> list[Any]:
+        """One configuration cut into its cell periods along the beam, each as a one-period cell."""
+        from ase import Atoms
+
+        z = np.mod(atoms.positions[:, 2], specimen.thickness)
+        index = np.minimum((z // specimen.depth).astype(int), specimen.repeats - 1)
+        out = []
+        for k in range(specimen.repeats):
+            keep = index == k
+            positions = atoms.positions[keep].copy()
+            positions[:, 2] = z[keep] - k * specimen.depth
+            out.append(Atoms(numbers=atoms.numbers[keep], positions=positions,
+                             cell=[specimen.width, specimen.height, specimen.depth], pbc=True))
+        return out
+
+    def _downsampled(self, smatrix: Any, potential: Any, params: Any) -> Any:
+        """The full-size S-matrix downsampled to the anti-aliasing cutoff, as abTEM's build does, for reduction.
+
+        The propagation needs the full grid; the reduction is the same (and several times
+        cheaper) on the grid abTEM itself keeps after a build (``downsample = "cutoff"``).
+        """
+        abtem = self.abtem
+        reference = abtem.SMatrix(potential=potential, energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                                  interpolation=self.options.prism_interpolation)  # not built: sizes only
+        waves = smatrix.waves
+        metadata = {**waves.metadata, "adjusted_antialias_cutoff_gpts": waves.antialias_cutoff_gpts}
+        down = abtem.Waves(waves.array, energy=waves.energy, extent=waves.extent, metadata=metadata,
+                           ensemble_axes_metadata=waves.ensemble_axes_metadata).downsample(
+            gpts=reference.downsampled_gpts, normalization="intensity")
+        return abtem.SMatrixArray(
+            down.array, wave_vectors=smatrix.wave_vectors, semiangle_cutoff=smatrix.semiangle_cutoff,
+            energy=smatrix.energy, interpolation=smatrix.interpolation, extent=smatrix.extent,
+            window_gpts=reference.window_gpts, window_offset=smatrix.window_offset, periodic=smatrix.periodic,
+            device="cpu", metadata={**smatrix.metadata, **down.metadata},
+        )
+
+    def series(self, specimen: Specimen, plan: SimulationPlan, params: Any,
+               sigmas: dict[str, float] | None) -> np.ndarray:
+        """HAADF images (period, y up, x) after every cell period of ``specimen`` in ONE propagation.
+
+        PRISM: one full-size S-matrix is propagated period by period and reduced to the image
+        after each (never more than one S-matrix kept); multislice: abTEM's exit planes, one
+        per period, each detected as the probe reaches it. Frozen phonons: averaged over the
+        configurations, each displacing every atom of the whole specimen.
+        """
+        abtem = self.abtem
+        opts = self.options
+        self.clear()  # the single-thickness objects are not needed beside a series
+        n = specimen.repeats
+        with abtem_settings(abtem, opts.threads):
+            scan = abtem.GridScan(start=(0.0, 0.0), end=(specimen.width, specimen.height), gpts=plan.scan_gpts,
+                                  endpoint=False)
+            detector = abtem.AnnularDetector(inner=params.detector_inner, outer=params.detector_outer)
+            nodes = defocus_nodes(params.defocus, params.defocus_spread, opts.defocus_spread_nodes)
+            total = np.zeros((n, *plan.scan_gpts), dtype=np.float64)
+            configs = self._configurations(specimen, sigmas)
+            for atoms in configs:
+                if opts.method == "prism":
+                    if opts.phonon_configs <= 0:  # every period is the same: build its potential once
+                        one = self._potential_of(self._periods(atoms, specimen)[0], plan, specimen.depth).build(lazy=False)
+                        potentials = [one] * n
+                    else:
+                        potentials = [self._potential_of(p, plan, specimen.depth).build(lazy=False)
+                                      for p in self._periods(atoms, specimen)]
+                    smatrix = None
+                    for k, potential in enumerate(potentials):
+                        if smatrix is None:
+                            smatrix = abtem.SMatrix(potential=potential, energy=params.energy * 1e3,
+                                                    semiangle_cutoff=params.aperture,
+                                                    interpolation=opts.prism_interpolation,
+                                                    downsample=False).build(lazy=False)
+                        else:
+                            smatrix = smatrix.multislice(potential)
+                        reducible = self._downsampled(smatrix, potential, params)
+                        for defocus, weight in nodes:
+                            ctf = abtem.CTF(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                                            aberration_coefficients=aberrations(defocus, params.cs3, params.cs5))
+                            result = reducible.reduce(scan=scan, detectors=detector, ctf=ctf,
+                                                      max_batch_reduction=opts.prism_batch)
+                            total[k] += weight * _as_image(result)
+                        del reducible
+                    del smatrix, potentials
+                else:
+                    potential = self._potential_of(atoms, plan, specimen.depth, exit_planes=plan.slices_per_period)
+                    for defocus, weight in nodes:
+                        probe = abtem.Probe(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                                            aberrations=aberrations(defocus, params.cs3, params.cs5))
+                        probe.grid.match(potential)
+                        result = probe.scan(potential, scan=scan, detectors=detector)
+                        if hasattr(result, "compute") and getattr(result, "is_lazy", True):
+                            result = result.compute()
+                        array = np.asarray(result.array, dtype=np.float64)
+                        array = array.reshape(-1, *array.shape[-3:]).mean(axis=0)  # (planes, x, y)
+                        total += weight * array[-n:]  # the first plane is the entrance surface
+            total /= len(configs)
+        return np.ascontiguousarray(np.transpose(total, (0, 2, 1)))  # (period, y, x)
+
+    def _build(self, key: tuple[Any, ...], specimen: Specimen, plan: SimulationPlan, params: Any,
+               sigmas: dict[str, float] | None) -> Any:
         """The reusable object for ``key``: a PotentialArray or an SMatrixArray."""
         if key == self._key:
             return self._built
         self._key, self._built = None, None  # free the old one before building the next
-        potential = self._potential(specimen, plan, params.phonon_sigma)
+        potential = self._potential(specimen, plan, sigmas)
         if self.options.method == "prism":
             smatrix = self.abtem.SMatrix(
                 potential=potential,
@@ -150,13 +261,14 @@ class CellSimulator:
         self._key, self._built = key, built
         return built
 
-    def image(self, specimen: Specimen, plan: SimulationPlan, params: Any, structure_key: tuple[Any, ...]) -> np.ndarray:
+    def image(self, specimen: Specimen, plan: SimulationPlan, params: Any, structure_key: tuple[Any, ...],
+              sigmas: dict[str, float] | None = None) -> np.ndarray:
         """The HAADF image (rows = y up the cell, columns = x) on the plan's scan grid."""
         abtem = self.abtem
         opts = self.options
         with abtem_settings(abtem, opts.threads):
             key = (*structure_key, opts.method, float(params.energy), float(params.aperture))
-            built = self._build(key, specimen, plan, params)
+            built = self._build(key, specimen, plan, params, sigmas)
             scan = abtem.GridScan(
                 start=(0.0, 0.0), end=(specimen.width, specimen.height), gpts=plan.scan_gpts, endpoint=False
             )

@@ -40,6 +40,7 @@ from .params import MultisliceOptions, MultisliceParams
 from .plan import SimulationPlan, check_memory, check_sampling, plan_simulation
 from .render import PeriodicImage, render
 from .specimen import check_ordered, repeats_for, specimen_at
+from .thermal import DEBYE_WALLER_SOURCE, element_sigmas
 
 
 class HaadfMultislice:
@@ -73,11 +74,25 @@ class HaadfMultislice:
         self.stats: dict[str, float] = {"computed": 0, "hits": 0, "seconds": 0.0}
 
     # ------------------------------------------------------------ helpers
+    def sigmas(self, params: Any) -> tuple[dict[str, float], dict[str, str]]:
+        """Frozen-phonon sigma (Å) per element and its source (table or phonon_sigma); see :mod:`.thermal`."""
+        from ase.data import chemical_symbols
+
+        params = MultisliceParams.coerce(params)
+        symbols = [chemical_symbols[int(z)] for z in np.unique(self._numbers)]
+        return element_sigmas(symbols, self.options.thermal, params.phonon_sigma)
+
+    @property
+    def series_repeats(self) -> int | None:
+        """Cell periods of the thickness series (None: no series, one thickness per simulation)."""
+        tmax = self.options.thickness_max
+        return None if tmax is None else repeats_for(tmax, self.projection.depth)
+
     def structure_key(self, params: MultisliceParams) -> tuple[Any, ...]:
-        """What the specimen depends on: interface width, cell repeats, phonons."""
-        repeats = repeats_for(params.thickness, self.projection.depth)
-        sigma = float(params.phonon_sigma) if self.options.phonon_configs > 0 else 0.0
-        return (float(params.interface_width), repeats, sigma)
+        """What the specimen depends on: interface width, cell repeats (the series' when one is kept), phonons."""
+        repeats = self.series_repeats or repeats_for(params.thickness, self.projection.depth)
+        phonons = tuple(sorted(self.sigmas(params)[0].items())) if self.options.phonon_configs > 0 else ()
+        return (float(params.interface_width), repeats, phonons)
 
     def cell_key(self, params: MultisliceParams) -> tuple[Any, ...]:
         """What the cell image depends on: the structure key plus the optics."""
@@ -98,18 +113,38 @@ class HaadfMultislice:
         return self.convolution.distortion_matrix(MultisliceParams.coerce(params))
 
     def plan(self, params: Any) -> SimulationPlan:
-        """Grid, scan, slices and memory estimate of the cell simulation for ``params``."""
+        """Grid, scan, slices and memory estimate of the cell simulation (or the thickness series) for ``params``."""
         params = MultisliceParams.coerce(params)
         proj = self.projection
+        series = self.series_repeats
         return plan_simulation(
             width=proj.width,
             height=proj.height + params.interface_width,
             depth=proj.depth,
-            repeats=repeats_for(params.thickness, proj.depth),
+            repeats=series or repeats_for(params.thickness, proj.depth),
             energy_kev=params.energy,
             aperture_mrad=params.aperture,
             options=self.options,
+            series=series is not None,
         )
+
+    def thickness_series(self, params: Any) -> list[tuple[float, PeriodicImage]]:
+        """(thickness Å, cell image) after every cell period up to ``thickness_max`` (one propagation, cached)."""
+        params = MultisliceParams.coerce(params)
+        if self.series_repeats is None:
+            raise ConfigError("haadf-multislice: a thickness series needs forward_model.options.thickness_max (Å)")
+        depth = self.projection.depth
+        out = []
+        for k in range(1, self.series_repeats + 1):
+            cell, _plan, _info = self._cell(params.model_copy(update={"thickness": k * depth}))
+            out.append((round(k * depth, 4), cell))
+        return out
+
+    def thicknesses(self) -> list[float]:
+        """The thicknesses (Å) of the series: every cell period up to ``thickness_max``."""
+        if self.series_repeats is None:
+            return []
+        return [round(k * self.projection.depth, 4) for k in range(1, self.series_repeats + 1)]
 
     def cell_image(self, params: Any) -> PeriodicImage:
         """The multislice HAADF image over one (grown) cell, computed or from the cache."""
@@ -117,11 +152,20 @@ class HaadfMultislice:
 
     def _cell(self, params: MultisliceParams) -> tuple[PeriodicImage, SimulationPlan, dict[str, Any]]:
         key = self.cell_key(params)
+        series = self.series_repeats
+        if series is not None:
+            repeats = repeats_for(params.thickness, self.projection.depth)
+            if repeats > series:
+                raise ParameterError(
+                    f"thickness: {params.thickness:g} Å is beyond the thickness series (forward_model.options."
+                    f"thickness_max = {self.options.thickness_max:g} Å, {series} periods of "
+                    f"{self.projection.depth:.4f} Å); raise thickness_max or lower the thickness's max"
+                )
         hit = self._cells.get(key)
         if hit is not None:
             self._cells.move_to_end(key)
             self.stats["hits"] += 1
-            return hit
+            return hit[repeats - 1] if series is not None else hit
         if not params.detector_inner < params.detector_outer:
             raise ParameterError(
                 f"detector_outer: must exceed detector_inner ({params.detector_inner} mrad), "
@@ -130,9 +174,16 @@ class HaadfMultislice:
         plan = self.plan(params)
         check_sampling(self.options.sampling, params.energy, params.detector_outer)
         check_memory(plan, self.options.memory_limit)
-        specimen = specimen_at(self.projection, self._numbers, params.interface_width, params.thickness)
+        thickness = series * self.projection.depth if series is not None else params.thickness
+        specimen = specimen_at(self.projection, self._numbers, params.interface_width, thickness)
+        sigmas, sources = self.sigmas(params)
+        configs = self.options.phonon_configs
         t0 = time.perf_counter()
-        array = self._simulator.image(specimen, plan, params, self.structure_key(params))
+        if series is not None:
+            arrays = self._simulator.series(specimen, plan, params, sigmas if configs > 0 else None)
+        else:
+            arrays = self._simulator.image(specimen, plan, params, self.structure_key(params),
+                                           sigmas if configs > 0 else None)[None]
         seconds = time.perf_counter() - t0
         self.stats["computed"] += 1
         self.stats["seconds"] += seconds
@@ -140,12 +191,23 @@ class HaadfMultislice:
 
         band = min(2.0 * params.aperture * 1e-3 / wavelength(params.energy),
                    0.5 * plan.scan_gpts[0] / specimen.width, 0.5 * plan.scan_gpts[1] / specimen.height)
-        cell = PeriodicImage(array=array, width=specimen.width, height=specimen.height, band=band)
-        info = {**plan.summary(), "thickness": round(specimen.thickness, 4), "atoms_removed": specimen.removed}
-        self._cells[key] = (cell, plan, info)
+        phonons = {"configs": configs, "seconds": round(seconds, 3),
+                   "seconds_per_config": round(seconds / max(1, configs), 3)}
+        if configs > 0:
+            phonons.update(sigmas={k: round(v, 4) for k, v in sigmas.items()}, sources=sources,
+                           table=DEBYE_WALLER_SOURCE if self.options.thermal == "debye-waller" else None)
+        entries = []
+        for k, array in enumerate(arrays):
+            periods = k + 1 if series is not None else specimen.repeats
+            cell = PeriodicImage(array=np.ascontiguousarray(array), width=specimen.width, height=specimen.height,
+                                 band=band)
+            info = {**plan.summary(), "repeats": periods, "thickness": round(periods * specimen.depth, 4),
+                    "atoms_removed": specimen.removed, "phonons": phonons}
+            entries.append((cell, plan, info))
+        self._cells[key] = entries if series is not None else entries[0]
         while len(self._cells) > self.options.cache_size:
             self._cells.popitem(last=False)
-        return cell, plan, info
+        return entries[repeats - 1] if series is not None else entries[0]
 
     # ------------------------------------------------------------ protocol
     def simulate(self, params: Any) -> SimulatedImage:
@@ -196,6 +258,11 @@ class HaadfMultislice:
         """Where each column lands in the crop (as :meth:`HaadfConvolution.column_positions`)."""
         params = MultisliceParams.coerce(params)
         return self.convolution.column_positions(HaadfParams(**params.model_dump(include=set(HaadfParams.model_fields))))
+
+    def interface_rows(self, params: Any) -> list[float]:
+        """Rows of the crop where a grain boundary lies (as :meth:`HaadfConvolution.interface_rows`)."""
+        params = MultisliceParams.coerce(params)
+        return self.convolution.interface_rows(HaadfParams(**params.model_dump(include=set(HaadfParams.model_fields))))
 
     def clear_cache(self) -> None:
         """Forget the cell images and abTEM's kept potential / S-matrix."""

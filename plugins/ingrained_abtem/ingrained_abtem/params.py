@@ -96,6 +96,18 @@ class MultisliceOptions(PluginOptions):
         8, ge=0, le=512, description="frozen-phonon configurations averaged (0: static lattice, no thermal diffuse scattering)"
     )
     seed: int = Field(0, ge=0, description="seed of the frozen-phonon displacements (reproducible images)")
+    thermal: Literal["debye-waller", "phonon_sigma"] = Field(
+        "debye-waller",
+        description="frozen-phonon amplitudes: 'debye-waller' = per element from tabulated room-temperature "
+        "Debye-Waller factors (Peng et al. 1996; elements not in the table take phonon_sigma); "
+        "'phonon_sigma' = the parameter phonon_sigma for every atom",
+    )
+    thickness_max: float | None = Field(
+        None, gt=0.0, le=5000.0,
+        description="Å; a thickness series: one propagation gives the image after every cell period up to "
+        "this thickness (kept per structure and optics), so any thickness <= thickness_max costs no new "
+        "simulation and the thickness can be chosen by scanning the series; None: one thickness per simulation",
+    )
     prism_interpolation: int | tuple[int, int] = Field(
         1, validate_default=True, description="PRISM interpolation factor (x, y) across the (horizontal, vertical) cell; used with method 'prism'"
     )

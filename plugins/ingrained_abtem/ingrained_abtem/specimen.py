@@ -26,8 +26,9 @@ import numpy as np
 
 from ingrained_core.plugin import ConfigError
 
-#: Relative slack when rounding a thickness to whole repeats (9.37 Å asked of a 9.37 Å cell is 1).
-REPEAT_TOLERANCE = 1e-6
+#: Relative slack when rounding a thickness to whole repeats (9.37 Å asked of a 9.3748 Å cell is 1;
+#: a thickness written to 4 decimals, as the series' thicknesses are, keeps its period count).
+REPEAT_TOLERANCE = 1e-4
 
 
 def check_ordered(projection: Any) -> np.ndarray:

@@ -1,0 +1,161 @@
+"""The thickness series (``thickness_max``): one propagation, every period's image, the thickness scanned.
+
+Small CdTe [110] cell (4.58 Å per period), coarse settings (0.1 Å sampling, 50-80 mrad
+detector, sparse scan, static lattice). The checks: the image after k periods of the
+series equals the single-thickness simulation of k periods (both methods), every
+thickness <= thickness_max costs no new simulation, and a run's thickness is chosen by
+scanning the series through the problem's registration (the true thickness of an
+experiment made by the model itself comes out).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .conftest import SMALL_PARAMS
+
+pytestmark = pytest.mark.abtem
+
+PERIOD = 4.5820519
+FAST = {"sampling": 0.1, "phonon_configs": 0, "slice_thickness": 2.3, "scan_sampling": 0.5}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["prism", "multislice"])
+def test_series_equals_single_thickness_simulations(need_abtem, small_cell, method):
+    from ingrained_abtem.model import HaadfMultislice
+
+    opts = {**FAST, "method": method}
+    series = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD)
+    images = series.thickness_series(SMALL_PARAMS)
+    assert [t for t, _ in images] == pytest.approx([PERIOD, 2 * PERIOD], abs=1e-3)
+    assert series.stats["computed"] == 1  # one propagation for both thicknesses
+    single = HaadfMultislice(small_cell, **opts)
+    for k, (_t, cell) in enumerate(images, start=1):
+        ref = single.cell_image({**SMALL_PARAMS, "thickness": k * PERIOD}).array
+        assert np.max(np.abs(cell.array - ref)) <= 1e-5 * np.ptp(ref)
+    # thicker specimen, more of the probe on the ADF detector
+    assert images[1][1].array.mean() > images[0][1].array.mean()
+    sim = series.simulate({**SMALL_PARAMS, "thickness": 2 * PERIOD})
+    assert sim.metadata["multislice"]["repeats"] == 2 and sim.metadata["multislice"]["thickness_series"]
+    assert series.stats["computed"] == 1
+
+
+def test_thickness_beyond_the_series_and_memory_are_refused_before_abtem(small_cell):
+    from .conftest import run_python
+
+    code = (
+        "import sys; sys.path.insert(0, 'tests/abtem')\n"
+        "from conftest import cdte_110, SMALL_PARAMS\n"
+        "from ingrained_abtem.model import HaadfMultislice\n"
+        "from ingrained_core.plugin.errors import ConfigError, ParameterError\n"
+        "cell = cdte_110()\n"
+        "m = HaadfMultislice(cell, method='prism', sampling=0.1, phonon_configs=0, thickness_max=10.0)\n"
+        "try:\n    m.simulate({**SMALL_PARAMS, 'thickness': 30.0})\nexcept ParameterError as e:\n    print('P:', e)\n"
+        "m = HaadfMultislice(cell, method='multislice', sampling=0.1, phonon_configs=0, thickness_max=4000.0,"
+        " memory_limit=0.5)\n"
+        "try:\n    m.simulate(SMALL_PARAMS)\nexcept ConfigError as e:\n    print('C:', e)\n"
+        "print('abtem loaded:', 'abtem' in sys.modules and sys.modules['abtem'] is not None)\n"
+    )
+    proc = run_python(code, hide_abtem=True)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "P: thickness: 30 Å is beyond the thickness series" in out and "thickness_max = 10 Å" in out
+    assert "C: forward_model.options.thickness_max: this thickness series needs about" in out
+    assert "memory_limit = 0.5 GiB" in out and "a smaller thickness_max" in out
+    assert "abtem loaded: False" in out
+
+
+def test_per_element_sigmas_from_the_debye_waller_table(small_cell):
+    from ingrained_abtem.model import HaadfMultislice
+    from ingrained_abtem.thermal import DEBYE_WALLER_B, sigma_from_b
+
+    assert sigma_from_b(8 * np.pi**2 * 0.01) == pytest.approx(0.1)
+    model = HaadfMultislice(small_cell, phonon_configs=2)
+    sigmas, sources = model.sigmas({**SMALL_PARAMS, "phonon_sigma": 0.2})
+    assert sigmas["Cd"] == pytest.approx(np.sqrt(DEBYE_WALLER_B["Cd"] / (8 * np.pi**2)), abs=1e-6)
+    assert sigmas["Te"] == pytest.approx(np.sqrt(DEBYE_WALLER_B["Te"] / (8 * np.pi**2)), abs=1e-6)
+    assert "table" in sources["Cd"]
+    uniform = HaadfMultislice(small_cell, phonon_configs=2, thermal="phonon_sigma")
+    assert uniform.sigmas({**SMALL_PARAMS, "phonon_sigma": 0.2})[0] == {"Cd": 0.2, "Te": 0.2}
+    # a different amplitude is a different specimen: another cache key
+    assert model.structure_key(model._coerce(SMALL_PARAMS)) != uniform.structure_key(uniform._coerce(SMALL_PARAMS))
+
+
+@pytest.mark.slow
+def test_frozen_phonon_series_reports_configurations_and_cost(need_abtem, small_cell):
+    from ingrained_abtem.model import HaadfMultislice
+
+    model = HaadfMultislice(small_cell, **{**FAST, "phonon_configs": 2}, method="prism", thickness_max=PERIOD)
+    sim = model.simulate({**SMALL_PARAMS, "thickness": PERIOD})
+    info = sim.metadata["multislice"]["phonons"]
+    assert info["configs"] == 2 and info["seconds"] > 0 and info["seconds_per_config"] == pytest.approx(
+        info["seconds"] / 2, abs=2e-3)
+    assert set(info["sigmas"]) == {"Cd", "Te"} and "Peng" in info["table"]
+    static = HaadfMultislice(small_cell, **FAST, method="prism").simulate({**SMALL_PARAMS, "thickness": PERIOD})
+    assert not np.allclose(sim.array, static.array)  # the displacements change the image
+
+
+@pytest.mark.slow
+def test_run_chooses_the_thickness_by_scanning_the_series(need_abtem, small_cell, tmp_path):
+    """An experiment simulated at 2 periods: the scan at the start point picks 2 periods."""
+    from ingrained_abtem.model import HaadfMultislice
+
+    from ingrained_core.apps.api import fuse
+
+    opts = {**FAST, "method": "prism"}
+    truth = HaadfMultislice(small_cell, **opts, thickness_max=3 * PERIOD)
+    params = {**SMALL_PARAMS, "thickness": 2 * PERIOD, "crop_height": 61, "crop_width": 51}
+    image = truth.simulate(params).array
+    np.save(tmp_path / "experiment.npy", image / image.max())
+    small_cell.to(filename=str(tmp_path / "cell.vasp"), fmt="poscar")
+    options = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in opts.items())
+    (tmp_path / "fuse.toml").write_text(f"""
+[experiment]
+path = "experiment.npy"
+
+[structure]
+builder = "file"
+path = "cell.vasp"
+
+[forward_model]
+name = "haadf-multislice"
+
+[forward_model.options]
+{options}
+thickness_max = {3 * PERIOD}
+
+[forward_model.params]
+pixel_size = {SMALL_PARAMS["pixel_size"]}
+source_size = {SMALL_PARAMS["source_size"]}
+shear_x = {SMALL_PARAMS["shear_x"]}
+shear_y = 0.0
+stretch_x = 0.0
+stretch_y = {SMALL_PARAMS["stretch_y"]}
+crop_height = 45
+crop_width = 37
+interface_width = 0.0
+detector_inner = 50.0
+detector_outer = 80.0
+thickness = {PERIOD}
+
+[fom]
+similarity = "ssim-float7"      # float SSIM: the 8-bit one cannot tell 1 from 2 periods of this small cell
+
+[registration]
+vertical_bias = 0.0
+
+[optimizer]
+name = "powell"
+max_evals = 2
+""")
+    result = fuse(tmp_path / "fuse.toml", tmp_path / "run", max_evals=2)
+    assert result.params["thickness"] == pytest.approx(2 * PERIOD, abs=1e-3)
+    import tomllib
+
+    cfg = tomllib.loads((tmp_path / "run" / "config.toml").read_text())
+    scan = cfg["provenance"]["thickness_scan"]
+    assert scan["chosen"] == pytest.approx(2 * PERIOD, abs=1e-3) and len(scan["rows"]) == 3
+    foms = [r["fom"] for r in scan["rows"]]
+    assert foms[1] == min(foms)
