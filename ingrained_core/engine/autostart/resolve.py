@@ -153,14 +153,15 @@ def global_stage(problem: Any, report: dict[str, Any], space_of: Any) -> Any:
     """Evaluate the candidates and starts around each, rank by FOM, start from the best.
 
     Returns the problem with its config and parameter space moved to the winner."""
-    from dataclasses import replace
 
     candidates: list[Candidate] = report.pop("_candidates", [])
     cfg = problem.config
     ac = cfg.autostart
     names = report.get("parameters", [])
-    if not candidates or not ac.evaluate:
+    if not candidates:
         return problem
+    if not ac.evaluate:
+        return _local_start(problem, report, dict(candidates[0].values), space_of)
     lattice = [c for c in candidates if c.source == "lattice"]
     # Only matches the lattice supports about as well as the best one compete on FOM: the
     # FOM at a start point (before any local search) can favour a strongly distorted
@@ -200,8 +201,28 @@ def global_stage(problem: Any, report: dict[str, Any], space_of: Any) -> Any:
     win = ok[0]
     report["global_stage"] = {"evaluations": len(ranking), "best": win,
                               "ranking": sorted(ranking, key=lambda r: (r["fom"] is None, r["fom"] or 0.0))}
-    report["start"] = win["values"]
-    new_cfg = _with_starts(cfg, win["values"])
+    return _local_start(problem, report, dict(win["values"]), space_of)
+
+
+def _local_start(problem: Any, report: dict[str, Any], values: dict[str, float], space_of: Any) -> Any:
+    """Move the problem's start to ``values`` (or to their undistorted similarity, see
+    ``autostart.start_distortion``) and record it as the start used."""
+    from dataclasses import replace
+
+    from ingrained_core.engine.autostart.estimate import similarity_start
+
+    cfg = problem.config
+    names = report.get("parameters", [])
+    mode = cfg.autostart.start_distortion
+    if mode == "auto":
+        mode = "none" if "rotation" in names else "estimate"
+    if mode == "none" and any(n in DISTORTION and n != "rotation" for n in names):
+        bounds = {n: tuple(b) for n, b in report["bounds"].items()}
+        report["start_estimated"] = dict(values)
+        values = similarity_start(values, problem.model, problem.space.values(problem.space.x0), names, bounds)
+    report["start_distortion"] = mode
+    report["start"] = values
+    new_cfg = _with_starts(cfg, values)
     return replace(problem, config=new_cfg, space=space_of(new_cfg))
 
 
