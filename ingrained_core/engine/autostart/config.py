@@ -22,6 +22,10 @@ class AutoStartConfig(BaseModel):
     pixel_spread: float = Field(0.02, ge=0, le=0.5, description="relative pixel-size spread of the starts around a candidate")
     distortion_spread: float = Field(0.01, ge=0, le=0.5, description="shear/stretch spread of the starts around a candidate")
     rotation_spread: float = Field(2.0, ge=0, le=90, description="rotation spread (degrees) of the starts around a candidate")
+    workers: int = Field(1, ge=1, le=256, description="processes evaluating the global stage's starts: 1 = "
+                         "serially in the process that builds the problem; more = the starts split into that many "
+                         "tasks on the parallel machinery (dask; optimizer.scheduler when set), each rebuilding "
+                         "the problem once")
     seed: int = Field(0, ge=0, description="seed of the starts around the candidates")
     max_peaks: int = Field(24, ge=4, le=200, description="strongest Fourier peaks used per image")
     min_peak_ratio: float = Field(30.0, gt=1, description="a peak must stand this many times above the power "

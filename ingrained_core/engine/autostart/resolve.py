@@ -187,11 +187,10 @@ def global_stage(problem: Any, report: dict[str, Any], space_of: Any) -> Any:
                 v[n] = float(min(max(x, bounds[n][0]), bounds[n][1]))
             points.append((ci, v))
     base = problem.space.values(problem.space.x0)
+    results = _evaluate_points(problem, [{**base, **v} for _, v in points], ac.workers)
     ranking = []
-    for ci, v in points:
-        ev = problem.evaluate({**base, **v})
-        ranking.append({"candidate": ci, "source": chosen[ci].source, "values": v,
-                        "fom": float(ev.fom) if ev.feasible else None, "error": ev.error or None})
+    for (ci, v), (fom, error) in zip(points, results):
+        ranking.append({"candidate": ci, "source": chosen[ci].source, "values": v, "fom": fom, "error": error})
     ok = [r for r in ranking if r["fom"] is not None]
     if not ok:
         report["notices"].append("the global stage found no feasible start; the best lattice match is used")
@@ -202,6 +201,46 @@ def global_stage(problem: Any, report: dict[str, Any], space_of: Any) -> Any:
     report["global_stage"] = {"evaluations": len(ranking), "best": win,
                               "ranking": sorted(ranking, key=lambda r: (r["fom"] is None, r["fom"] or 0.0))}
     return _local_start(problem, report, dict(win["values"]), space_of)
+
+
+def evaluate_points_task(config_data: dict[str, Any], points: list[dict[str, float]], chunk: int
+                         ) -> list[tuple[float | None, str | None]]:
+    """One chunk of the global stage's starts on a worker: the problem rebuilt from the run
+    config (its automatic starts already resolved to numbers, so nothing is estimated
+    again), each point evaluated; ``(fom or None, error or None)`` per point."""
+    from pathlib import Path
+
+    from ingrained_core.engine.config import validate_config
+    from ingrained_core.engine.problem import build_problem
+
+    cfg = validate_config(config_data, Path(config_data.get("base_dir") or "."))
+    problem = build_problem(cfg)
+    return [_outcome(problem.evaluate(v)) for v in points]
+
+
+def _outcome(ev: Any) -> tuple[float | None, str | None]:
+    return (float(ev.fom) if ev.feasible else None), (ev.error or None)
+
+
+def _evaluate_points(problem: Any, points: list[dict[str, float]], workers: int
+                     ) -> list[tuple[float | None, str | None]]:
+    """FOM (or None) and error of each point: serially here, or on ``workers`` dask tasks
+    (engine/parallel.py's map; the optimizer's scheduler when it names one)."""
+    if workers <= 1 or len(points) < 2:
+        return [_outcome(problem.evaluate(v)) for v in points]
+    from ingrained_core.engine.parallel import dask_map
+
+    cfg = problem.config
+    data = cfg.model_dump(mode="json")
+    data["base_dir"] = str(cfg.base_dir) if cfg.base_dir else None
+    n = min(workers, len(points))
+    chunks = [list(range(i, len(points), n)) for i in range(n)]
+    tasks = [(data, [points[j] for j in idx], c) for c, idx in enumerate(chunks)]
+    out: list[tuple[float | None, str | None]] = [(None, "not evaluated")] * len(points)
+    for c, res, err in dask_map(evaluate_points_task, tasks, scheduler=cfg.optimizer.scheduler, workers=n):
+        for j, r in zip(chunks[c], res if err is None else [(None, f"global stage task failed: {err}")] * len(chunks[c])):
+            out[j] = r
+    return out
 
 
 def _local_start(problem: Any, report: dict[str, Any], values: dict[str, float], space_of: Any) -> Any:
