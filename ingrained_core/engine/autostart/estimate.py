@@ -6,8 +6,12 @@ into parameter values by solving ``T(θ) = A`` (T the model's reciprocal map) by
 squares inside the run's bounds. The image fixes A, four numbers; pixel size and a uniform
 stretch (and, with ``rotation``, rotation and shear) change it alike, so among the
 parameter sets giving the same A the one with the least shear and stretch is taken (a tiny
-penalty on them). Every map that lands inside the bounds is a candidate, aliases included;
-the file's calibration, where it has one, is one more (no distortion).
+penalty on them). The maps A·g for the reference's symmetry rotations g explain the same
+peaks; each the bounds reproduce is tried, so a rotation range that holds one
+representative of a hexagonal lattice (60° apart) is never forced onto a bound. Every map
+that lands inside the bounds is a candidate, aliases included; the file's calibration,
+where it has one, is one more (no distortion). :func:`similarity_start` is the
+undistorted start nearest an estimate (used when rotation is estimated).
 """
 
 from __future__ import annotations
