@@ -86,10 +86,12 @@ def decompose(A: np.ndarray, ref: Reference, base: dict[str, float], names: list
         # every 30° (clipped into the bounds, duplicates dropped) and the rotation of the
         # map's polar decomposition wrapped into the bounds (where the least-distortion
         # member of the rotation/shear family lies when the bounds allow it)
-        rotations = [float(r) for r in range(0, 360, 30)]
-        polar = _polar_rotation(A, ref)
-        if polar is not None:
-            rotations = [polar + 360.0 * k for k in (-1, 0, 1)] + rotations
+        r_lo, r_hi = bounds["rotation"]
+        polar = None if start and "rotation" in start else _polar_rotation(A, ref)
+        inside = [] if polar is None else [polar + 360.0 * k for k in (-1, 0, 1) if r_lo <= polar + 360.0 * k <= r_hi]
+        # the family's least-distortion point lies at the polar rotation when the bounds hold
+        # it, else at the nearer bound: those seeds (every 30° without a polar rotation)
+        rotations = inside + [r_lo, r_hi] if polar is not None else [float(r) for r in range(0, 360, 30)]
     for rot in rotations:
         x = []
         for n in names:
@@ -107,7 +109,7 @@ def decompose(A: np.ndarray, ref: Reference, base: dict[str, float], names: list
     best = None
     for x0 in seeds:
         sol = optimize.least_squares(resid, x0, bounds=(lo, hi) if len(names) else (-np.inf, np.inf),
-                                     x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12)
+                                     x_scale="jac", xtol=1e-10, ftol=1e-10, gtol=1e-10)
         if best is None or sol.cost < best.cost:
             best = sol
     assert best is not None
@@ -207,8 +209,8 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
     scale_range = (p_lo / p0 / spread, p_hi / p0 * spread)
     matches = match_lattices(ref.peaks, exp, scale_range=scale_range)
     # the symmetry images A·g of a map (g = identity first); without a rotation parameter
-    # only those a shear could mimic matter, and the least-distortion rule weeds them out
-    syms = [float(g) for g in getattr(ref, "symmetry", (0.0, 180.0))]
+    # no shear and stretch inside sane bounds turn a lattice by 60° or more: the identity only
+    syms = [float(g) for g in getattr(ref, "symmetry", (0.0, 180.0))] if "rotation" in names else [0.0]
     candidates: list[Candidate] = []
     rejected = 0
     groups: dict[int, list[tuple[Match, dict[str, float], float, float]]] = {}
@@ -231,7 +233,9 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
 
     def ordered(entries: list) -> list:
         ok = [e for e in entries if e[2] <= MAX_MISMATCH]
-        ok.sort(key=lambda e: _distortion_cost(e[1], names))
+        # least distortion first; equals (the symmetry images of a rotation/shear family) in
+        # the order of their symmetry rotation, so the order never hangs on rounding
+        ok.sort(key=lambda e: (round(_distortion_cost(e[1], names), 6), e[3]))
         return ok
 
     ranked = []
