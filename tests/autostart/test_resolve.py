@@ -178,3 +178,20 @@ def test_preview_shows_peaks_and_estimate(tmp_path, twin_model):
     cfg.write_text(tomli_w.dumps(_config(noise, {})))
     result = CliRunner().invoke(preview, [str(cfg), "-o", str(out)])
     assert result.exit_code == 0 and "no lattice found" in result.output
+
+
+@pytest.mark.slow
+def test_global_stage_on_parallel_workers_ranks_like_the_serial_one(tmp_path, twin_model):
+    """autostart.workers = 2: the starts are evaluated on the dask map (two tasks, each
+    rebuilding the problem) and give the same FOMs, ranking and start as the serial stage."""
+    image = _experiment(tmp_path, twin_model)
+    serial = start_record(build_problem(validate_config(_config(image, _auto()), tmp_path)))
+    data = _config(image, _auto())
+    data["autostart"]["workers"] = 2
+    parallel = start_record(build_problem(validate_config(data, tmp_path)))
+    assert serial is not None and parallel is not None
+    a, b = serial["global_stage"]["ranking"], parallel["global_stage"]["ranking"]
+    assert len(a) == len(b) >= 4
+    assert [r["values"] for r in a] == [r["values"] for r in b]
+    assert [r["fom"] for r in a] == pytest.approx([r["fom"] for r in b], rel=1e-9)
+    assert serial["start"] == parallel["start"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -20,9 +22,18 @@ class AutoStartConfig(BaseModel):
     pixel_spread: float = Field(0.02, ge=0, le=0.5, description="relative pixel-size spread of the starts around a candidate")
     distortion_spread: float = Field(0.01, ge=0, le=0.5, description="shear/stretch spread of the starts around a candidate")
     rotation_spread: float = Field(2.0, ge=0, le=90, description="rotation spread (degrees) of the starts around a candidate")
+    workers: int = Field(1, ge=1, le=256, description="processes evaluating the global stage's starts: 1 = "
+                         "serially in the process that builds the problem; more = the starts split into that many "
+                         "tasks on the parallel machinery (dask; optimizer.scheduler when set), each rebuilding "
+                         "the problem once")
     seed: int = Field(0, ge=0, description="seed of the starts around the candidates")
     max_peaks: int = Field(24, ge=4, le=200, description="strongest Fourier peaks used per image")
     min_peak_ratio: float = Field(30.0, gt=1, description="a peak must stand this many times above the power "
                                   "spectrum's median at its spatial frequency")
+    start_distortion: Literal["auto", "estimate", "none"] = Field(
+        "auto", description="where the local search starts in shear and stretch: \"estimate\" = the winner's "
+        "estimated values; \"none\" = its undistorted similarity (the lattice's scale and orientation, shear and "
+        "stretch 0, the estimate kept in start.json); \"auto\" = \"none\" when rotation is estimated (rotation and "
+        "shear then trade, see docs/autostart.md), else \"estimate\"")
     calibration_tolerance: float = Field(0.10, ge=0, description="warn when the fitted pixel size differs from "
                                          "the file's calibration by more than this fraction")

@@ -46,6 +46,10 @@ class Reference:
     base: dict[str, float]
     flip: bool = False
     notes: list[str] = field(default_factory=list)
+    #: rotations (degrees, in the reference image's frame) that map its peak pattern onto
+    #: itself: 0 and 180 always (a power spectrum is Friedel symmetric), 60° steps for a
+    #: hexagonal surface, 90° for a square one (:func:`lattice_symmetry`)
+    symmetry: tuple[float, ...] = (0.0, 180.0)
 
     def transform(self, values: dict[str, float]) -> np.ndarray:
         """T with k_image = T k_reference for the image simulated at ``values``."""
@@ -85,7 +89,42 @@ def reference_lattice(model: Any, base: dict[str, float], p0: float, shape: tupl
     used = model.Params(**values).model_dump()
     ref = Reference(model, peaks, float(p0), {k: float(v) for k, v in used.items()})
     ref.flip = _detect_flip(ref, max_peaks, min_ratio)
+    ref.symmetry = lattice_symmetry(peaks)
     return ref
+
+
+def rotation_matrix(degrees: float) -> np.ndarray:
+    """The 2x2 rotation by ``degrees`` acting on (column, row) vectors."""
+    t = np.radians(degrees)
+    return np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+
+
+def lattice_symmetry(peaks: LatticePeaks, *, min_share: float = 0.8) -> tuple[float, ...]:
+    """The rotations (degrees) that put the peak pattern onto itself.
+
+    A rotation g counts when the peaks it moves land on peaks of the pattern (either sign,
+    within a spectrum resolution element) carrying at least ``min_share`` of the pattern's
+    strength, with strengths alike (within a factor e). Maps A and A·g from the reference
+    to the experiment then explain the experiment's peaks equally well, but they are
+    different parameter sets (a rotation of the structure by g before the distortion);
+    for a three-fold motif on a hexagonal lattice they are even different images, so each
+    one the bounds allow is a candidate."""
+    k = np.vstack([peaks.k, -peaks.k])
+    s = np.concatenate([peaks.strength, peaks.strength])
+    w = np.exp(peaks.strength - peaks.strength.max())
+    tol = 1.5 / min(peaks.shape)
+    out = [0.0]
+    for phi in (60.0, 90.0, 120.0, 180.0, 240.0, 270.0, 300.0):
+        if phi == 180.0:
+            out.append(phi)
+            continue
+        moved = peaks.k @ rotation_matrix(phi).T
+        d = np.linalg.norm(moved[:, None, :] - k[None, :, :], axis=2)
+        j = d.argmin(axis=1)
+        hit = (d[np.arange(len(j)), j] <= tol) & (np.abs(s[j] - peaks.strength) <= 1.0)
+        if (w * hit).sum() >= min_share * w.sum():
+            out.append(phi)
+    return tuple(sorted(out))
 
 
 def _detect_flip(ref: Reference, max_peaks: int, min_ratio: float) -> bool:

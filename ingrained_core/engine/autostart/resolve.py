@@ -153,14 +153,15 @@ def global_stage(problem: Any, report: dict[str, Any], space_of: Any) -> Any:
     """Evaluate the candidates and starts around each, rank by FOM, start from the best.
 
     Returns the problem with its config and parameter space moved to the winner."""
-    from dataclasses import replace
 
     candidates: list[Candidate] = report.pop("_candidates", [])
     cfg = problem.config
     ac = cfg.autostart
     names = report.get("parameters", [])
-    if not candidates or not ac.evaluate:
+    if not candidates:
         return problem
+    if not ac.evaluate:
+        return _local_start(problem, report, dict(candidates[0].values), space_of)
     lattice = [c for c in candidates if c.source == "lattice"]
     # Only matches the lattice supports about as well as the best one compete on FOM: the
     # FOM at a start point (before any local search) can favour a strongly distorted
@@ -186,11 +187,10 @@ def global_stage(problem: Any, report: dict[str, Any], space_of: Any) -> Any:
                 v[n] = float(min(max(x, bounds[n][0]), bounds[n][1]))
             points.append((ci, v))
     base = problem.space.values(problem.space.x0)
+    results = _evaluate_points(problem, [{**base, **v} for _, v in points], ac.workers)
     ranking = []
-    for ci, v in points:
-        ev = problem.evaluate({**base, **v})
-        ranking.append({"candidate": ci, "source": chosen[ci].source, "values": v,
-                        "fom": float(ev.fom) if ev.feasible else None, "error": ev.error or None})
+    for (ci, v), (fom, error) in zip(points, results):
+        ranking.append({"candidate": ci, "source": chosen[ci].source, "values": v, "fom": fom, "error": error})
     ok = [r for r in ranking if r["fom"] is not None]
     if not ok:
         report["notices"].append("the global stage found no feasible start; the best lattice match is used")
@@ -200,8 +200,68 @@ def global_stage(problem: Any, report: dict[str, Any], space_of: Any) -> Any:
     win = ok[0]
     report["global_stage"] = {"evaluations": len(ranking), "best": win,
                               "ranking": sorted(ranking, key=lambda r: (r["fom"] is None, r["fom"] or 0.0))}
-    report["start"] = win["values"]
-    new_cfg = _with_starts(cfg, win["values"])
+    return _local_start(problem, report, dict(win["values"]), space_of)
+
+
+def evaluate_points_task(config_data: dict[str, Any], points: list[dict[str, float]], chunk: int
+                         ) -> list[tuple[float | None, str | None]]:
+    """One chunk of the global stage's starts on a worker: the problem rebuilt from the run
+    config (its automatic starts already resolved to numbers, so nothing is estimated
+    again), each point evaluated; ``(fom or None, error or None)`` per point."""
+    from pathlib import Path
+
+    from ingrained_core.engine.config import validate_config
+    from ingrained_core.engine.problem import build_problem
+
+    cfg = validate_config(config_data, Path(config_data.get("base_dir") or "."))
+    problem = build_problem(cfg)
+    return [_outcome(problem.evaluate(v)) for v in points]
+
+
+def _outcome(ev: Any) -> tuple[float | None, str | None]:
+    return (float(ev.fom) if ev.feasible else None), (ev.error or None)
+
+
+def _evaluate_points(problem: Any, points: list[dict[str, float]], workers: int
+                     ) -> list[tuple[float | None, str | None]]:
+    """FOM (or None) and error of each point: serially here, or on ``workers`` dask tasks
+    (engine/parallel.py's map; the optimizer's scheduler when it names one)."""
+    if workers <= 1 or len(points) < 2:
+        return [_outcome(problem.evaluate(v)) for v in points]
+    from ingrained_core.engine.parallel import dask_map
+
+    cfg = problem.config
+    data = cfg.model_dump(mode="json")
+    data["base_dir"] = str(cfg.base_dir) if cfg.base_dir else None
+    n = min(workers, len(points))
+    chunks = [list(range(i, len(points), n)) for i in range(n)]
+    tasks = [(data, [points[j] for j in idx], c) for c, idx in enumerate(chunks)]
+    out: list[tuple[float | None, str | None]] = [(None, "not evaluated")] * len(points)
+    for c, res, err in dask_map(evaluate_points_task, tasks, scheduler=cfg.optimizer.scheduler, workers=n):
+        for j, r in zip(chunks[c], res if err is None else [(None, f"global stage task failed: {err}")] * len(chunks[c])):
+            out[j] = r
+    return out
+
+
+def _local_start(problem: Any, report: dict[str, Any], values: dict[str, float], space_of: Any) -> Any:
+    """Move the problem's start to ``values`` (or to their undistorted similarity, see
+    ``autostart.start_distortion``) and record it as the start used."""
+    from dataclasses import replace
+
+    from ingrained_core.engine.autostart.estimate import similarity_start
+
+    cfg = problem.config
+    names = report.get("parameters", [])
+    mode = cfg.autostart.start_distortion
+    if mode == "auto":
+        mode = "none" if "rotation" in names else "estimate"
+    if mode == "none" and any(n in DISTORTION and n != "rotation" for n in names):
+        bounds = {n: tuple(b) for n, b in report["bounds"].items()}
+        report["start_estimated"] = dict(values)
+        values = similarity_start(values, problem.model, problem.space.values(problem.space.x0), names, bounds)
+    report["start_distortion"] = mode
+    report["start"] = values
+    new_cfg = _with_starts(cfg, values)
     return replace(problem, config=new_cfg, space=space_of(new_cfg))
 
 
