@@ -274,11 +274,16 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
 
     run_dir = runs_dir / (run_name or case.name)
     t0 = time.perf_counter()
-    result = fuse(cfg, run_dir, force=True)
+    if modes.get("structure") == "recipe":  # a recipe is screened (apps.recipe_screen), as a user's fuse would
+        from ingrained_core.apps.api import fuse as api_fuse
+
+        result = api_fuse(cfg, run_dir, force=True)
+    else:
+        result = fuse(cfg, run_dir, force=True)
     wall_s = time.perf_counter() - t0
     best = result.best
     header, rows = read_progress(run_dir / "starts" / f"{best['start']:02d}" / "progress.csv") \
-        if "evaluations_all_starts" in best else read_progress(run_dir / "progress.csv")
+        if "evaluations_all_starts" in best and "start" in best else read_progress(run_dir / "progress.csv")
     figures = trace_figures(rows, case.paper_fom, (60.0, float(time_limit)))
     sim = result.simulation()
     exp = result.experiment()
@@ -322,6 +327,14 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
         "eval_target_met": bool(eval_fraction <= EVAL_FRACTION_TARGET),
         "profile": profile,
     }
+    if "screen" in best:  # a screened recipe: the candidates, the budgets, the published-equivalent's rank
+        from ingrained_core.apps.bench_recipe import published_rank
+
+        scr = best["screen"]
+        record["screen"] = {k: scr.get(k) for k in ("winner", "candidates", "budget", "keep", "probe",
+                                                     "placement_range")}
+        record["screen"]["structure_choices"] = best.get("structure_choices")
+        record["screen"]["published_equivalent"] = published_rank(run_dir, cfg_path.parent / "bicrystal.POSCAR.vasp")
     return record
 
 

@@ -77,12 +77,12 @@ def test_screen_finds_the_candidate_it_was_given(tmp_path: Path, k: int) -> None
     exp = _experiment(tmp_path, k, seed=13 + k)
     res = _fuse(_config(tmp_path, exp, screen_budget=4, screen_keep=2), tmp_path / "run")
     best = json.loads((tmp_path / "run" / "best.json").read_text())
-    assert best["screen"]["candidates"] == 5
+    assert best["screen"]["candidates"] == 12  # 6 upper cuts x 2 centred interfaces
     assert best["structure_choices"]["candidate"] == k, best["screen"]["ranking"]
     assert res.best["structure_choices"]["candidate"] == k
     for name in ("ranking.csv", "ranking.md", "contact_sheet.png", "strain.json", "config.toml"):
         assert (tmp_path / "run" / name).is_file(), name
-    assert len(list((tmp_path / "run" / "candidates").iterdir())) == 5
+    assert len(list((tmp_path / "run" / "candidates").iterdir())) == 12
 
 
 def test_screen_outputs_resume_and_simulate_from_run(tmp_path: Path) -> None:
