@@ -120,8 +120,15 @@ def published_rank(run_dir: Path, published: Path) -> dict[str, Any] | None:
     base = Path(state["config"].get("base_dir") or run_dir)
     builder = get_registry().get("structure_builder", "bicrystal")()
     ranking = {r["candidate"]: r for r in best["screen"]["ranking"]}
+
+    def stage_rank(records: dict[str, Any] | list[Any], i: int) -> int | None:
+        items = records.items() if isinstance(records, dict) else enumerate(records)
+        foms = sorted((float(r["fom"]), int(k)) for k, r in items if r.get("fom") == r.get("fom"))
+        order = [k for _, k in foms]
+        return order.index(i) + 1 if i in order else None
+
     found = []
-    for e in state["entries"]:
+    for i, e in enumerate(state["entries"]):
         if e["kind"] != "recipe":
             continue
         sec = {k: v for k, v in e["structure"].items() if k not in SCREEN_KEYS and k != "builder"}
@@ -131,5 +138,7 @@ def published_rank(run_dir: Path, published: Path) -> dict[str, Any] | None:
         if equivalent(s, pub, vertical_range=e.get("placement_range") or 0.0):
             r = ranking.get(e["name"], {})
             found.append({"candidate": e["name"], "rank": r.get("rank"), "stage": r.get("stage"),
-                          "fom": r.get("fom"), "status": r.get("status")})
+                          "fom": r.get("fom"), "status": r.get("status"),
+                          "screen_rank": stage_rank(state["screened"], i),
+                          "probe_rank": stage_rank(state["probe"], i) if "probe" in state else None})
     return found[0] if found else None
