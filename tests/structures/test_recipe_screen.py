@@ -103,3 +103,20 @@ def test_screen_outputs_resume_and_simulate_from_run(tmp_path: Path) -> None:
     assert {p.parent.name: p.read_text() for p in (run / "candidates").glob("*/progress.csv")} == logs
     ranking = (run / "ranking.md").read_text()
     assert "01-" in ranking and ranking.count("\n") == 2 + 3
+
+
+@pytest.mark.slow
+def test_probe_stage_prunes_before_the_screen(tmp_path: Path) -> None:
+    """screen_probe_keep: every candidate at a few points in one process, the best go on."""
+    exp = _experiment(tmp_path, 0, seed=5)
+    run = tmp_path / "run"
+    _fuse(_config(tmp_path, exp, screen=[0, 1, 2, 3, 4, 5], screen_budget=3, screen_keep=1,
+                  screen_probe_keep=2, screen_probe_points=2), run)
+    best = json.loads((run / "best.json").read_text())
+    assert best["screen"]["probe"] == {"keep": 2, "points": 2}
+    stages = [r["stage"] for r in best["screen"]["ranking"]]
+    assert stages.count("probe") == 4 and stages.count("full fit") == 1
+    assert len(list((run / "candidates").iterdir())) == 2  # only the probe's best two were run
+    assert best["screen"]["placement_range"] > 0  # cell_shift was free in the candidates' fits
+    state = json.loads((run / "screen.json").read_text())
+    assert len(state["probe"]) == 6 and all(np.isfinite(r["fom"]) for r in state["probe"])
