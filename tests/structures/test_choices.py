@@ -200,7 +200,9 @@ def test_enumerate_twin_cli_writes_candidates(tmp_path: Path) -> None:
 def test_enumerate_ni_m3b2_counts() -> None:
     from ingrained_core.builtins.structures.enumerate import enumerate_candidates
 
-    cfg = BicrystalBuilder.Config.model_validate(recipe("ni_m3b2"), context={"base_dir": EXAMPLES / "ni_m3b2"})
+    d = recipe("ni_m3b2")
+    d["vary"] = ["slab_1.termination", "width_match"]  # the slab order is the image's: interface 1 only
+    cfg = BicrystalBuilder.Config.model_validate(d, context={"base_dir": EXAMPLES / "ni_m3b2"})
     cands = enumerate_candidates(cfg)
     assert len(cands) == 30 and cands[0].result.report["candidate"]["n_raw"] == 60
     with pytest.raises(ConfigError, match=r"screen_limit: .*30 distinct candidates, more than the limit 20"):
