@@ -13,6 +13,11 @@ and depth, and stacked along c:
   ``max_dimension`` (a cut of that height for an irrational upward direction);
 - atoms of the upper grain closer than ``collision_distance`` (1 Å) to an atom of the lower
   grain are removed at interface 1 and/or 2 (``collision_removal``).
+- the stacked cell is then translated vertically so that the mid-plane of the *centred*
+  interface (``centred_interface``: 1 = slab_2 below slab_1, 2 = the periodic boundary)
+  lies at half the cell height, where the forward models centre their crop, as far as the
+  other interface's gap allows (no grain crosses the periodic boundary; the rest is
+  reported as ``centre_offset``); with interface 2 centred, slab_2 is labelled grain 1.
 
 A top-level ``structure_file`` (the paper's published structure) is used as is unless
 ``rebuild`` is true. The original JSON files load unchanged (``"pixel_size": ""`` means

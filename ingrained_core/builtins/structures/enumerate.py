@@ -2,13 +2,14 @@
 
 A recipe leaves discrete choices open: the upper (and, if asked, the lower) grain's
 termination among its distinct cuts within one vertical period, the width (and depth)
-match among the admissible pairs of repeats, the height mode. The choices named in the
+match among the admissible pairs of repeats, the height mode, and which of the cell's two
+interfaces is centred (the one the crop sees). The choices named in the
 config's ``vary`` list and left ``"auto"`` are enumerated; the others stay as the config
 fixes them. Candidate 0 is what a plain build gives (every ``"auto"`` resolved), the others
 follow in match order, then in the automatic termination ranking.
 
 Two candidates are the same when their projected columns (position along the width and
-the height, species and atoms per column) agree within :data:`SAME_TOLERANCE` up to an
+the height, species, grain label and atoms per column) agree within :data:`SAME_TOLERANCE` up to an
 in-plane translation (periodic in the cell); the later one is merged into the earlier, and
 the table says which indices merged.
 """
