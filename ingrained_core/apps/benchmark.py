@@ -278,16 +278,22 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
 
     run_dir = runs_dir / (run_name or case.name)
     t0 = time.perf_counter()
-    result = fuse(cfg, run_dir, force=True)  # the fit alone is timed (and held to --time)
+    if modes.get("structure") == "recipe":  # a recipe is screened (apps.recipe_screen), as a user's fuse would
+        from ingrained_core.apps.api import fuse as api_fuse
+
+        result = api_fuse(cfg, run_dir, force=True)  # the screen writes the winner's outputs itself
+    else:
+        result = fuse(cfg, run_dir, force=True)  # the fit alone is timed (and held to --time)
     wall_s = time.perf_counter() - t0
     from ingrained_core.apps.outputs import finish_run
 
     t0 = time.perf_counter()
-    finish_run(run_dir, problem=problem)  # then the figure, calibrated files and report
+    if modes.get("structure") != "recipe":
+        finish_run(run_dir, problem=problem)  # then the figure, calibrated files and report
     outputs_s = time.perf_counter() - t0
     best = result.best
     header, rows = read_progress(run_dir / "starts" / f"{best['start']:02d}" / "progress.csv") \
-        if "evaluations_all_starts" in best else read_progress(run_dir / "progress.csv")
+        if "evaluations_all_starts" in best and "start" in best else read_progress(run_dir / "progress.csv")
     figures = trace_figures(rows, case.paper_fom, (60.0, float(time_limit)))
     sim = result.simulation()
     exp = result.experiment()
@@ -340,6 +346,14 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
 
         record["refine"] = refine_stage(case, cfg, result, wall_s, runs_dir / f"{run_dir.name}-multislice",
                                         say=echo)
+    if "screen" in best:  # a screened recipe: the candidates, the budgets, the published-equivalent's rank
+        from ingrained_core.apps.bench_recipe import published_rank
+
+        scr = best["screen"]
+        record["screen"] = {k: scr.get(k) for k in ("winner", "candidates", "budget", "keep", "probe",
+                                                     "placement_range")}
+        record["screen"]["structure_choices"] = best.get("structure_choices")
+        record["screen"]["published_equivalent"] = published_rank(run_dir, cfg_path.parent / "bicrystal.POSCAR.vasp")
     return record
 
 

@@ -80,13 +80,45 @@ def plan_screen(cfg: RunConfig) -> Plan | None:
     for c in cands:
         section = {"builder": "bicrystal", **pin(recipe, c.result.report), "screen": "none"}
         entries.append({"name": f"{c.index:02d}-{c.name}", "structure": section, "kind": "recipe",
-                        "choices": c.result.report["choices"], "candidate": c.index})
+                        "choices": c.result.report["choices"], "candidate": c.index,
+                        "placement_range": placement_range(c.result.report),
+                        "placement_start": float(c.result.report["choices"].get("centred_interface", {})
+                                                 .get("centre_offset", 0.0))})
+    ranges = [e["placement_range"] for e in entries if e["placement_range"]]
     for k, path in enumerate(options.also):
         if not path.is_file():
             raise ConfigError(f"[structure] also: {path} not found")
         entries.append({"name": f"{len(cands) + k:02d}-also-{path.stem}", "kind": "file", "choices": None,
-                        "structure": {"builder": "file", "path": str(path)}, "candidate": str(path)})
+                        "structure": {"builder": "file", "path": str(path)}, "candidate": str(path),
+                        "placement_range": max(ranges) if ranges else None})
+    if options.screen_placement == "fixed" or not _frees_placement(cfg):
+        for e in entries:
+            e["placement_range"] = None
+    _structures.clear()
+    _structures.update({i: c.result.structure for i, c in enumerate(cands)})
     return Plan(options, entries)
+
+
+#: the candidates' structures of the last plan (index -> Structure), for the probe stage
+_structures: dict[int, Any] = {}
+
+
+def placement_range(report: dict[str, Any]) -> float | None:
+    """Half the larger vertical period (Å) of the two grains: the range of ``cell_shift``
+    either side of the centred interface that covers every placement of the crop window in
+    the grains' lattices (None when neither grain has a vertical period)."""
+    periods = [g.get("orientation", {}).get("height_period") for g in report.get("grains", {}).values()]
+    periods = [float(p) for p in periods if p]
+    return round(0.5 * max(periods), 6) if periods else None
+
+
+def _frees_placement(cfg: RunConfig) -> bool:
+    """Whether the run's model has ``cell_shift`` and the config leaves it unset."""
+    from ingrained_core.engine.registry import get_registry
+
+    model_cls = get_registry().get("forward_model", cfg.forward_model.name)
+    fields = getattr(getattr(model_cls, "Params", None), "model_fields", {})
+    return "cell_shift" in fields and "cell_shift" not in cfg.forward_model.params
 
 
 def default_budget(cfg: RunConfig) -> int:
@@ -102,6 +134,14 @@ def _candidate_data(cfg: RunConfig, entry: dict[str, Any], max_evals: int) -> di
     data = cfg.model_dump(mode="json")
     data["base_dir"] = str(cfg.base_dir) if cfg.base_dir else None
     data["structure"] = dict(entry["structure"])
+    half = entry.get("placement_range")
+    if half:
+        fm = dict(data.get("forward_model") or {})
+        params = dict(fm.get("params") or {})
+        start = float(entry.get("placement_start") or 0.0)  # the crop starts centred on the centred interface
+        params["cell_shift"] = {"start": start, "min": start - float(half), "max": start + float(half), "fixed": False}
+        fm["params"] = params
+        data["forward_model"] = fm
     opt = dict(data.get("optimizer") or {})
     opt["max_evals"] = int(max_evals)
     data["optimizer"] = opt
@@ -156,7 +196,8 @@ def fuse_screened(cfg: RunConfig, out: str | Path, plan: Plan, *, force: bool = 
     state = {"kind": "recipe-screen", "budget": budget, "keep": plan.options.screen_keep, "full_max_evals": full,
              "entries": plan.entries, "config": {**cfg.model_dump(mode="json"),
                                                  "base_dir": str(cfg.base_dir) if cfg.base_dir else None},
-             "screened": {}, "full": {}}
+             "screened": {}, "full": {}, "probe_keep": plan.options.screen_probe_keep,
+             "probe_points": plan.options.screen_probe_points}
     atomic.write_json(out / STATE, state)
     return _continue(out, state, reporter, scheduler)
 
@@ -182,11 +223,18 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
     scheduler = scheduler or getattr(cfg.optimizer, "scheduler", None)
     reporter.message(f"ingrained fuse: screening {len(entries)} structure candidates of the recipe "
                      f"({state['budget']} evaluations each, the best {state['keep']} fitted fully) -> {out}")
+    probe_keep = state.get("probe_keep")
+    if probe_keep and len(entries) > probe_keep and "probe" not in state:
+        state["probe"] = _probe(cfg, entries, int(state.get("probe_points") or 1), int(probe_keep), reporter)
+        atomic.write_json(out / STATE, state)
     for stage, max_evals in (("screened", state["budget"]), ("full", state["full_max_evals"])):
         if stage == "full":
             ok = sorted((int(i), r) for i, r in state["screened"].items() if r["status"] == "finished")
             ok.sort(key=lambda t: (t[1]["fom"], t[0]))
             todo_idx = [i for i, _ in ok[: state["keep"]]]
+        elif "probe" in state:
+            probed = [(r["fom"], i) for i, r in enumerate(state["probe"]) if math.isfinite(r["fom"])]
+            todo_idx = sorted(i for _, i in sorted(probed)[:probe_keep])
         else:
             todo_idx = list(range(len(entries)))
         tasks = []
@@ -215,6 +263,29 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
     return _finish(out, state, reporter)
 
 
+def _probe(cfg: RunConfig, entries: list[dict[str, Any]], points: int, keep: int, reporter: Any) -> list[dict[str, Any]]:
+    """The probe stage (:mod:`.recipe_probe`): every candidate at ``points`` fixed points, in this process."""
+    from ingrained_core.apps.recipe_probe import probe_candidates
+    from ingrained_core.engine.problem import build_problem
+    from ingrained_core.engine.registry import get_registry
+
+    t0 = time.monotonic()
+    first = validate_config(_candidate_data(cfg, entries[0], 1), cfg.base_dir or Path("."))
+    problem = build_problem(first)
+    structures = []
+    for i, e in enumerate(entries):
+        s = _structures.get(i) if e["kind"] == "recipe" else None
+        if s is None:
+            sec = {k: v for k, v in e["structure"].items() if k not in SCREEN_KEYS and k != "builder"}
+            builder = get_registry().get("structure_builder", e["structure"]["builder"])()
+            s = builder.build(builder.Config.model_validate(sec, context={"base_dir": cfg.base_dir})).structure
+        structures.append(s)
+    recs = probe_candidates(problem, structures, points)
+    reporter.message(f"probe: {len(entries)} candidates at {points} point(s) each in "
+                     f"{time.monotonic() - t0:.1f} s; the best {keep} go on to the screen")
+    return recs
+
+
 def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
     from ingrained_core.apps.screen import rank_rows, write_contact_sheet, write_ranking
 
@@ -222,10 +293,16 @@ def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
     rows = []
     for i, e in enumerate(entries):
         rec = state["full"].get(str(i)) or state["screened"].get(str(i))
+        if rec is None and "probe" in state:  # pruned by the probe: listed, never the winner
+            pr = state["probe"][i]
+            rec = {"index": i, "fom": pr["fom"], "d_trans": "", "d_sim": math.nan, "evaluations": pr["evaluations"],
+                   "elapsed_s": pr["elapsed_s"], "status": "pruned", "error": pr["error"],
+                   "run_dir": ""}
         if rec is None:
             continue
         row = {**rec, "candidate": e["name"], "index": i,
-               "stage": "full fit" if str(i) in state["full"] else "screen"}
+               "stage": ("full fit" if str(i) in state["full"] else
+                         "screen" if str(i) in state["screened"] else "probe")}
         rows.append(row)
     ranked = rank_rows(rows)
     write_ranking(out, ranked)
@@ -244,6 +321,8 @@ def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
                                    if winner["choices"] else {"candidate": winner["candidate"], "file": True})
     record["screen"] = {
         "winner": winner["name"], "candidates": len(entries), "budget": state["budget"], "keep": state["keep"],
+        "probe": ({"keep": state["probe_keep"], "points": state["probe_points"]} if "probe" in state else None),
+        "placement_range": winner.get("placement_range"),
         "ranking": [{"rank": r["rank"], "candidate": r["candidate"], "fom": r["fom"], "stage": r.get("stage"),
                      "status": r["status"]} for r in ranked],
     }

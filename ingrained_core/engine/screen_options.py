@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingrained_core.plugin.errors import ConfigError
 
-SCREEN_KEYS = ("screen", "screen_budget", "screen_keep", "screen_limit", "also")
+SCREEN_KEYS = ("screen", "screen_budget", "screen_keep", "screen_limit", "also", "screen_placement", "screen_probe_keep",
+               "screen_probe_points")
 
 
 class ScreenOptions(BaseModel):
@@ -27,6 +28,15 @@ class ScreenOptions(BaseModel):
         "parameters, 4 per free parameter + 1)")
     screen_keep: int = Field(3, ge=1, description="candidates given the full fit (the best of the screen)")
     screen_limit: int = Field(200, ge=1, description="more distinct candidates than this is an error")
+    screen_placement: Literal["free", "fixed"] = Field(
+        "free", description="'free': each candidate's fit frees the model's vertical placement cell_shift within "
+        "half the larger vertical period of the two grains either side of the centred interface (where the model has "
+        "cell_shift and the config does not set it); 'fixed': as configured")
+    screen_probe_keep: int | None = Field(
+        None, ge=1, description="a cheap first stage when there are more candidates than this: every candidate "
+        "evaluated at screen_probe_points points, the best screen_probe_keep go on to the screen (default: no probe)")
+    screen_probe_points: int = Field(4, ge=1, description="evaluations per candidate in the probe: the start point "
+                                     "with cell_shift spread over its range")
     also: list[Path] = Field(default_factory=list, description="structure files added as candidates (e.g. a "
                              "published structure)")
 

@@ -29,6 +29,9 @@ def test_recipe_case_builds_the_recipe_without_the_published_file(tmp_path: Path
     assert st["builder"] == "bicrystal" and "structure_file" not in st and "path" not in st
     assert st["slab_1"]["height"] == "cut" and st["slab_2"]["unit_cell"].endswith("Ni_Fm-3m_a3.5058.cif")
     assert config["structure"]["builder"] == "file"  # the input is left alone
+    # in cut mode the lower grain's termination decides its top face; the slab order is the image's
+    assert st["vary"] == ["slab_1.termination", "slab_2.termination", "width_match"]
+    assert st["screen_probe_keep"] == 24 and st["screen_limit"] == 400
     _, fields = split_screen_options({k: v for k, v in st.items() if k != "builder"})
     r = BicrystalBuilder().build(BicrystalBuilder.Config.model_validate(fields))
     assert r.report["source"] == "slabs" and r.report["choices"]["width_match"]["k1"] == 3

@@ -174,15 +174,18 @@ def test_enumerate_twin_cli_writes_candidates(tmp_path: Path) -> None:
     out = tmp_path / "enum"
     res = CliRunner().invoke(cli, ["build", str(cfg), "--enumerate", "--out", str(out)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    assert "5 distinct candidates (24 enumerated, 19 merged" in res.output
+    # 4 width matches x 6 upper cuts x 2 centred interfaces; the 4 width matches are one interface
+    assert "12 distinct candidates (48 enumerated, 36 merged" in res.output
     import csv
 
     rows = list(csv.DictReader((out / "candidates.csv").open()))
-    assert len(rows) == 5 and rows[0]["n_atoms"] == "576" and rows[0]["merged_raw_indices"]
+    assert len(rows) == 12 and rows[0]["n_atoms"] == "576" and rows[0]["merged_raw_indices"]
+    assert [r["centred_interface"] for r in rows[:2]] == ["1", "2"]
     assert (out / "candidates.png").stat().st_size > 10_000
     first = out / rows[0]["dir"]
     pinned = json.loads((first / "recipe.json").read_text())
     assert pinned["slab_1"]["termination_index"] == int(rows[0]["slab_1_termination_index"])
+    assert json.loads((out / rows[1]["dir"] / "recipe.json").read_text())["centred_interface"] == 2
     from pymatgen.core import Structure
 
     s = Structure.from_file(str(first / "structure.vasp"))
@@ -197,7 +200,9 @@ def test_enumerate_twin_cli_writes_candidates(tmp_path: Path) -> None:
 def test_enumerate_ni_m3b2_counts() -> None:
     from ingrained_core.builtins.structures.enumerate import enumerate_candidates
 
-    cfg = BicrystalBuilder.Config.model_validate(recipe("ni_m3b2"), context={"base_dir": EXAMPLES / "ni_m3b2"})
+    d = recipe("ni_m3b2")
+    d["vary"] = ["slab_1.termination", "width_match"]  # the slab order is the image's: interface 1 only
+    cfg = BicrystalBuilder.Config.model_validate(d, context={"base_dir": EXAMPLES / "ni_m3b2"})
     cands = enumerate_candidates(cfg)
     assert len(cands) == 30 and cands[0].result.report["candidate"]["n_raw"] == 60
     with pytest.raises(ConfigError, match=r"screen_limit: .*30 distinct candidates, more than the limit 20"):

@@ -75,14 +75,16 @@ def _fuse(cfg: Path, out: Path):
 @pytest.mark.parametrize("k", [0, pytest.param(2, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow)])
 def test_screen_finds_the_candidate_it_was_given(tmp_path: Path, k: int) -> None:
     exp = _experiment(tmp_path, k, seed=13 + k)
-    res = _fuse(_config(tmp_path, exp, screen_budget=4, screen_keep=2), tmp_path / "run")
+    # of the 12 candidates (6 upper cuts x 2 centred interfaces): 0, 2, 4 and candidate 0
+    # with the periodic interface centred (1), the same atoms the crop sees elsewhere
+    res = _fuse(_config(tmp_path, exp, screen=[0, 1, 2, 4], screen_budget=4, screen_keep=2), tmp_path / "run")
     best = json.loads((tmp_path / "run" / "best.json").read_text())
-    assert best["screen"]["candidates"] == 5
+    assert best["screen"]["candidates"] == 4
     assert best["structure_choices"]["candidate"] == k, best["screen"]["ranking"]
     assert res.best["structure_choices"]["candidate"] == k
     for name in ("ranking.csv", "ranking.md", "contact_sheet.png", "strain.json", "config.toml"):
         assert (tmp_path / "run" / name).is_file(), name
-    assert len(list((tmp_path / "run" / "candidates").iterdir())) == 5
+    assert len(list((tmp_path / "run" / "candidates").iterdir())) == 4
 
 
 def test_screen_outputs_resume_and_simulate_from_run(tmp_path: Path) -> None:
@@ -103,3 +105,20 @@ def test_screen_outputs_resume_and_simulate_from_run(tmp_path: Path) -> None:
     assert {p.parent.name: p.read_text() for p in (run / "candidates").glob("*/progress.csv")} == logs
     ranking = (run / "ranking.md").read_text()
     assert "01-" in ranking and ranking.count("\n") == 2 + 3
+
+
+@pytest.mark.slow
+def test_probe_stage_prunes_before_the_screen(tmp_path: Path) -> None:
+    """screen_probe_keep: every candidate at a few points in one process, the best go on."""
+    exp = _experiment(tmp_path, 0, seed=5)
+    run = tmp_path / "run"
+    _fuse(_config(tmp_path, exp, screen=[0, 1, 2, 3, 4, 5], screen_budget=3, screen_keep=1,
+                  screen_probe_keep=2, screen_probe_points=2), run)
+    best = json.loads((run / "best.json").read_text())
+    assert best["screen"]["probe"] == {"keep": 2, "points": 2}
+    stages = [r["stage"] for r in best["screen"]["ranking"]]
+    assert stages.count("probe") == 4 and stages.count("full fit") == 1
+    assert len(list((run / "candidates").iterdir())) == 2  # only the probe's best two were run
+    assert best["screen"]["placement_range"] > 0  # cell_shift was free in the candidates' fits
+    state = json.loads((run / "screen.json").read_text())
+    assert len(state["probe"]) == 6 and all(np.isfinite(r["fom"]) for r in state["probe"])

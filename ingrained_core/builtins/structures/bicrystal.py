@@ -13,6 +13,11 @@ and depth, and stacked along c:
   ``max_dimension`` (a cut of that height for an irrational upward direction);
 - atoms of the upper grain closer than ``collision_distance`` (1 Å) to an atom of the lower
   grain are removed at interface 1 and/or 2 (``collision_removal``).
+- the stacked cell is then translated vertically so that the mid-plane of the *centred*
+  interface (``centred_interface``: 1 = slab_2 below slab_1, 2 = the periodic boundary)
+  lies at half the cell height, where the forward models centre their crop, as far as the
+  other interface's gap allows (no grain crosses the periodic boundary; the rest is
+  reported as ``centre_offset``); with interface 2 centred, slab_2 is labelled grain 1.
 
 A top-level ``structure_file`` (the paper's published structure) is used as is unless
 ``rebuild`` is true. The original JSON files load unchanged (``"pixel_size": ""`` means
@@ -115,7 +120,7 @@ class ConstraintsConfig(BaseModel):
 
 
 Vary = Literal["slab_1.termination", "slab_2.termination", "width_match", "depth_match", "slab_1.height",
-               "slab_2.height"]
+               "slab_2.height", "centred_interface"]
 
 
 class BicrystalConfig(BaseModel):
@@ -132,8 +137,13 @@ class BicrystalConfig(BaseModel):
     angle_tolerance: float = Field(0.01, gt=0, le=1, description="snap tilted directions to lattice directions within (deg)")
     coincidence_tolerance: float = Field(1.0, gt=0, le=10, description="largest angle of a near-coincidence vector (deg)")
     mp_cache_dir: Path | None = Field(None, description="Materials Project cache directory (default ~/.cache/ingrained/mp)")
-    vary: list[Vary] = Field(["slab_1.termination", "width_match"], description="the choices an enumeration "
-                             "(ingrained build --enumerate, a fuse screen) varies, where the config leaves them 'auto'")
+    centred_interface: Literal["auto", 1, 2] = Field(
+        "auto", description="the interface placed at half the cell height, where the forward model centres its crop: "
+        "1 = slab_2 below slab_1 (the recipe's order; 'auto'), 2 = the periodic boundary, slab_1 below slab_2 (then "
+        "slab_2 is labelled grain 1, the grain above the centred interface)")
+    vary: list[Vary] = Field(["slab_1.termination", "width_match", "centred_interface"], description="the choices "
+                             "an enumeration (ingrained build --enumerate, a fuse screen) varies, where the config "
+                             "leaves them 'auto'")
 
     _resolve = field_validator("structure_file", "mp_cache_dir", mode="before")(resolve_path)
 
@@ -219,6 +229,7 @@ def choices_from_config(config: BicrystalConfig, prep: Prepared) -> dict[str, An
     out: dict[str, Any] = {
         "width_match": 0 if c.width_match == "auto" else int(c.width_match),
         "depth_match": 0 if c.depth_match == "auto" else int(c.depth_match),
+        "centred_interface": 1 if config.centred_interface == "auto" else int(config.centred_interface),
     }
     for key in ("slab_1", "slab_2"):
         slab: SlabConfig = getattr(config, key)
@@ -324,9 +335,13 @@ def assemble(prep: Prepared, choices: dict[str, Any]) -> BuildResult:
                           distance=c.collision_distance, flags=c.collision_removal)
     keep_up = ~(removed[0] | removed[1])
     positions = np.vstack([lower, upper[keep_up]])
-    positions[:, 2] = np.mod(positions[:, 2], height)
     species = list(s_lo) + [s for s, k in zip(s_up, keep_up) if k]
     grain = [0] * len(lower) + [1] * int(keep_up.sum())
+    centred = int(choices.get("centred_interface", 1))
+    shift, offset = centring_shift(height, z0 + h_lo + 0.5 * i1, i1, i2, centred)
+    positions[:, 2] = np.mod(positions[:, 2] + shift, height)
+    if centred == 2:  # the grain above the centred interface is grain 1 (interface_width opens that interface)
+        grain = [1 - g for g in grain]
     s = to_structure(positions, species, (D, W, height), site_properties={"grain": grain})
     line = strain_line(report_grains, (D, W, height), len(s))
     used_choices = {
@@ -335,17 +350,22 @@ def assemble(prep: Prepared, choices: dict[str, Any]) -> BuildResult:
         "depth_match": {**depth.record(choices["depth_match"]), "auto": c.depth_match == "auto",
                         "n_matches": len(prep.depths)},
         "slab_1": used["slab_1"], "slab_2": used["slab_2"],
+        "centred_interface": {"index": centred, "auto": config.centred_interface == "auto",
+                              "vertical_shift": round(float(shift), 6), "centre_offset": round(float(offset), 6)},
     }
     report = {
         "builder": "bicrystal", "source": "slabs", "formula": s.composition.formula.replace(" ", ""),
         "n_atoms": len(s), "cell_abc": [round(x, 6) for x in (D, W, height)],
-        "grain_labels": "site property 'grain': 1 = slab_1 (upper), 0 = slab_2 (lower)",
+        "grain_labels": ("site property 'grain': 1 = slab_1 (upper), 0 = slab_2 (lower)" if centred == 1 else
+                         "site property 'grain': 1 = slab_2 (above the centred interface 2), 0 = slab_1"),
         "coincidence": {"match": c.match, "width": vars(width), "depth": vars(depth)},
         "choices": used_choices,
         "grains": report_grains,
         "collisions_removed": {"interface_1": int(removed[0].sum()), "interface_2": int(removed[1].sum())},
         "interfaces": {"interface_1_width": i1, "interface_2_width": i2,
-                       "interface_1_z": round(z0 + h_lo + 0.5 * i1, 6),
+                       "interface_1_z": round(float(np.mod(z0 + h_lo + 0.5 * i1 + shift, height)), 6),
+                       "interface_2_z": round(float(np.mod(shift, height)), 6),
+                       "centred_interface": centred,
                        "interface_period": round(W, 6)},
         "pixel_size": c.pixel_size,
         "strain_line": line,
@@ -353,6 +373,21 @@ def assemble(prep: Prepared, choices: dict[str, Any]) -> BuildResult:
     if config.structure_file is not None:
         report["structure_file_ignored"] = str(config.structure_file)
     return BuildResult(structure=s, report=report)
+
+
+def centring_shift(height: float, z_if1: float, gap1: float, gap2: float, centred: int) -> tuple[float, float]:
+    """(vertical shift of the stacked cell, offset left): the shift that puts the mid-plane
+    of the centred interface (1 at ``z_if1``, 2 at the periodic boundary z = 0) at half the
+    cell height, as far as the other interface's gap allows: the periodic boundary stays
+    inside that gap, so that no grain crosses it. The offset is the centred interface's
+    distance below half height, (wanted shift - shift) modulo the cell height, which a
+    forward model's ``cell_shift`` adds back (a recipe screen starts it there)."""
+    z_c, z_o, g_o = (z_if1, 0.0, gap2) if centred == 1 else (0.0, z_if1, gap1)
+    wanted = 0.5 * height - z_c
+    mid = -z_o  # the other interface at the periodic boundary
+    d = (wanted - mid + 0.5 * height) % height - 0.5 * height
+    shift = mid + float(np.clip(d, -0.5 * g_o, 0.5 * g_o))
+    return shift, d - (shift - mid)
 
 
 def rank_terminations(g: Any, kd: int, kw: int, D: float, W: float, slab: SlabConfig, mode: str,

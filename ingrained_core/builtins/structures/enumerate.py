@@ -2,13 +2,14 @@
 
 A recipe leaves discrete choices open: the upper (and, if asked, the lower) grain's
 termination among its distinct cuts within one vertical period, the width (and depth)
-match among the admissible pairs of repeats, the height mode. The choices named in the
+match among the admissible pairs of repeats, the height mode, and which of the cell's two
+interfaces is centred (the one the crop sees). The choices named in the
 config's ``vary`` list and left ``"auto"`` are enumerated; the others stay as the config
 fixes them. Candidate 0 is what a plain build gives (every ``"auto"`` resolved), the others
 follow in match order, then in the automatic termination ranking.
 
 Two candidates are the same when their projected columns (position along the width and
-the height, species and atoms per column) agree within :data:`SAME_TOLERANCE` up to an
+the height, species, grain label and atoms per column) agree within :data:`SAME_TOLERANCE` up to an
 in-plane translation (periodic in the cell); the later one is merged into the earlier, and
 the table says which indices merged.
 """
@@ -69,6 +70,9 @@ def enumerate_candidates(config: Any, *, limit: int | None = None) -> list[Candi
         slab = getattr(config, key)
         return ["periods", "cut"] if f"{key}.height" in vary and "height" not in slab.model_fields_set else [slab.height]
 
+    centred = ([1, 2] if "centred_interface" in vary and config.centred_interface == "auto"
+               else [base["centred_interface"]])
+
     def varies(key: str) -> bool:
         slab = getattr(config, key)
         return f"{key}.termination" in vary and slab.termination == "auto" and slab.termination_index is None
@@ -83,18 +87,23 @@ def enumerate_candidates(config: Any, *, limit: int | None = None) -> list[Candi
                                   if varies("slab_2") else [base["slab_2"]["termination"]])
         for t2 in lower_terms:
             choice = {"width_match": wi, "depth_match": di, "slab_2": {"termination": t2, "height": h2},
-                      "slab_1": {"termination": base["slab_1"]["termination"], "height": h1}}
+                      "slab_1": {"termination": base["slab_1"]["termination"], "height": h1},
+                      "centred_interface": centred[0]}
             if varies("slab_1"):
                 # the upper grain's layers in the automatic ranking (its first is the 'auto' one)
                 first = assemble(prep, choice)
                 ranked = _upper_ranking(prep, choice, first, rank_terminations, grain_slab, grain_layers)
                 for k, i in enumerate(ranked):
-                    if k == 0:
-                        raw.append(first)
-                        continue
-                    raw.append(assemble(prep, {**choice, "slab_1": {"termination": {"index": i}, "height": h1}}))
+                    up = {"termination": {"index": i}, "height": h1}
+                    for view in centred:
+                        if k == 0 and view == centred[0]:
+                            raw.append(first)
+                            continue
+                        raw.append(assemble(prep, {**choice, "slab_1": up if k else choice["slab_1"],
+                                                   "centred_interface": view}))
             else:
-                raw.append(assemble(prep, choice))
+                for view in centred:
+                    raw.append(assemble(prep, {**choice, "centred_interface": view}))
     distinct = _merge(raw)
     if limit is not None and len(distinct) > limit:
         raise ConfigError(
@@ -135,6 +144,8 @@ def candidate_name(report: dict[str, Any]) -> str:
         parts.append(f"{tag}{t if t is not None else 'x'}")
         if ch[key]["height"] == "cut":
             parts[-1] += "c"
+    if ch.get("centred_interface", {}).get("index", 1) == 2:
+        parts.append("i2")
     return "_".join(parts)
 
 
@@ -150,7 +161,8 @@ def projected_columns(structure: Any, fold: int = 1) -> tuple[np.ndarray, np.nda
     full = np.array([abc[1], abc[2]])
     yz = np.mod(np.asarray(structure.frac_coords)[:, 1:], 1.0) * full
     key = np.rint(yz / 1e-3).astype(np.int64)
-    els = np.array([site.specie.symbol for site in structure])
+    grains = structure.site_properties.get("grain") or [0] * len(structure)
+    els = np.array([f"{site.specie.symbol}g{g}" for site, g in zip(structure, grains)])
     uniq, inverse = np.unique(key, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
@@ -227,7 +239,7 @@ def _merge(raw: list[BuildResult]) -> list[Candidate]:
 # ------------------------------------------------------------------------- table
 TABLE_FIELDS = ["index", "name", "width_match", "k1", "k2", "strain1_width_percent", "strain2_width_percent",
                 "depth_match", "slab_1_termination_index", "slab_1_termination", "slab_1_height",
-                "slab_2_termination_index", "slab_2_termination", "slab_2_height", "n_atoms", "composition",
+                "slab_2_termination_index", "slab_2_termination", "slab_2_height", "centred_interface", "n_atoms", "composition",
                 "cell_a", "cell_b", "cell_c", "min_distance", "merged_raw_indices", "raw_index"]
 
 
@@ -253,7 +265,8 @@ def table_rows(cands: list[Candidate]) -> list[dict[str, Any]]:
                "depth_match": ch["depth_match"]["index"], "n_atoms": rep["n_atoms"], "composition": rep["formula"],
                "cell_a": rep["cell_abc"][0], "cell_b": rep["cell_abc"][1], "cell_c": rep["cell_abc"][2],
                "min_distance": round(min_distance(cd.result.structure), 4),
-               "merged_raw_indices": " ".join(map(str, cd.merged)), "raw_index": cd.raw_index}
+               "merged_raw_indices": " ".join(map(str, cd.merged)), "raw_index": cd.raw_index,
+               "centred_interface": ch.get("centred_interface", {}).get("index", 1)}
         for key in ("slab_1", "slab_2"):
             row[f"{key}_termination_index"] = ch[key]["termination_index"]
             row[f"{key}_termination"] = ch[key]["termination"]
@@ -268,6 +281,8 @@ def pinned_fields(report: dict[str, Any]) -> dict[str, Any]:
     ch = report["choices"]
     out: dict[str, Any] = {"constraints": {"width_match": ch["width_match"]["index"],
                                            "depth_match": ch["depth_match"]["index"]}}
+    if "centred_interface" in ch:
+        out["centred_interface"] = int(ch["centred_interface"]["index"])
     for key in ("slab_1", "slab_2"):
         t = ch[key]["termination_index"]
         out[key] = {"height": ch[key]["height"], **({"termination_index": t} if t is not None
@@ -279,6 +294,9 @@ def pin(recipe: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
     """``recipe`` (a bicrystal config mapping) with one candidate's choices fixed."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in recipe.items()}
     for section, fields in pinned_fields(report).items():
+        if not isinstance(fields, dict):
+            out[section] = fields
+            continue
         sec = dict(out.get(section) or {})
         sec.pop("termination", None) if section.startswith("slab") else None
         sec.pop("termination_index", None) if section.startswith("slab") else None
