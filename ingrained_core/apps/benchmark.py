@@ -278,12 +278,15 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
 
     run_dir = runs_dir / (run_name or case.name)
     t0 = time.perf_counter()
-    if modes.get("structure") == "recipe":  # a recipe is screened (apps.recipe_screen), as a user's fuse would
-        from ingrained_core.apps.api import fuse as api_fuse
+    from ingrained_core.engine.deadline import own_clock
 
-        result = api_fuse(cfg, run_dir, force=True)  # the screen writes the winner's outputs itself
-    else:
-        result = fuse(cfg, run_dir, force=True)  # the fit alone is timed (and held to --time)
+    with own_clock():  # --time is each case's own limit, counted from its fuse's start
+        if modes.get("structure") == "recipe":  # a recipe is screened (apps.recipe_screen), as a user's fuse would
+            from ingrained_core.apps.api import fuse as api_fuse
+
+            result = api_fuse(cfg, run_dir, force=True)  # the screen writes the winner's outputs itself
+        else:
+            result = fuse(cfg, run_dir, force=True)  # the fit alone is timed (and held to --time)
     wall_s = time.perf_counter() - t0
     from ingrained_core.apps.outputs import finish_run
 

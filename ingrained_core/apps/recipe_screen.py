@@ -51,6 +51,11 @@ class Plan:
     entries: list[dict[str, Any]]  # {"name", "structure", "choices", "kind"}
 
 
+def _write_state(out: Path, state: dict[str, Any]) -> None:
+    """The screen's own state file (failed candidates keep a NaN FOM: Python's JSON reads it back)."""
+    atomic.write_text(out / STATE, json.dumps(state, indent=2, allow_nan=True) + "\n")
+
+
 def plan_screen(cfg: RunConfig) -> Plan | None:
     """The screen of ``cfg`` when it fuses a bicrystal recipe with more than one candidate,
     else None (a plain fuse)."""
@@ -198,7 +203,7 @@ def fuse_screened(cfg: RunConfig, out: str | Path, plan: Plan, *, force: bool = 
                                                  "base_dir": str(cfg.base_dir) if cfg.base_dir else None},
              "screened": {}, "full": {}, "probe_keep": plan.options.screen_probe_keep,
              "probe_points": plan.options.screen_probe_points}
-    atomic.write_json(out / STATE, state)
+    _write_state(out, state)
     return _continue(out, state, reporter, scheduler)
 
 
@@ -226,7 +231,7 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
     probe_keep = state.get("probe_keep")
     if probe_keep and len(entries) > probe_keep and "probe" not in state:
         state["probe"] = _probe(cfg, entries, int(state.get("probe_points") or 1), int(probe_keep), reporter)
-        atomic.write_json(out / STATE, state)
+        _write_state(out, state)
     for stage, max_evals in (("screened", state["budget"]), ("full", state["full_max_evals"])):
         if stage == "full":
             ok = sorted((int(i), r) for i, r in state["screened"].items() if r["status"] == "finished")
@@ -253,13 +258,13 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
                        "run_dir": str(out / "candidates" / name)}
             elif rec.get("stop_reason") == "interrupted":  # not finished: resume runs it on
                 reporter.message(f"candidate {name} interrupted; 'ingrained resume {out}' continues", "warning")
-                atomic.write_json(out / STATE, state)
+                _write_state(out, state)
                 return FuseResult({"status": "interrupted", "stop_reason": "interrupted", "candidate": name}, out, [])
             else:
                 reporter.message(f"candidate {name} ({'full fit' if stage == 'full' else 'screen'}): "
                                  f"FOM {rec['fom']:.5f} ({rec['evaluations']} evaluations)")
             state[stage][str(i)] = rec
-            atomic.write_json(out / STATE, state)
+            _write_state(out, state)
     return _finish(out, state, reporter)
 
 

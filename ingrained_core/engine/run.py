@@ -82,7 +82,9 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
             write_fingerprint(run_dir, cfg, problem.experiment.data)  # a run of an older version
     else:
         atomic.write_text(run_dir / "config.toml", dump_config(cfg, {**cfg.provenance, **provenance()}))
-        write_fingerprint(run_dir, cfg, problem.experiment.data)
+        # the fingerprint of the config as resume will read it back (config.toml), so that a
+        # field the file cannot spell the same way (an empty value, say) never looks edited
+        write_fingerprint(run_dir, load_run_config(run_dir), problem.experiment.data)
     if not resume or not (run_dir / "experiment.npy").exists():  # a kill may fall between the two writes
         atomic.write_npy(run_dir / "experiment.npy", problem.experiment.data)
     write_build_record(problem, run_dir)

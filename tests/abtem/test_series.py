@@ -68,7 +68,7 @@ def test_thickness_beyond_the_series_and_memory_are_refused_before_abtem(small_c
 
 
 def test_per_element_sigmas_from_the_debye_waller_table(small_cell):
-    from ingrained_abtem.model import HaadfMultislice
+    from ingrained_abtem.model import HaadfMultislice, MultisliceParams
     from ingrained_abtem.thermal import DEBYE_WALLER_B, sigma_from_b
 
     assert sigma_from_b(8 * np.pi**2 * 0.01) == pytest.approx(0.1)
@@ -80,7 +80,7 @@ def test_per_element_sigmas_from_the_debye_waller_table(small_cell):
     uniform = HaadfMultislice(small_cell, phonon_configs=2, thermal="phonon_sigma")
     assert uniform.sigmas({**SMALL_PARAMS, "phonon_sigma": 0.2})[0] == {"Cd": 0.2, "Te": 0.2}
     # a different amplitude is a different specimen: another cache key
-    assert model.structure_key(model._coerce(SMALL_PARAMS)) != uniform.structure_key(uniform._coerce(SMALL_PARAMS))
+    assert model.structure_key(MultisliceParams.coerce(SMALL_PARAMS)) != uniform.structure_key(MultisliceParams.coerce(SMALL_PARAMS))
 
 
 @pytest.mark.slow

@@ -119,7 +119,7 @@ def test_a_failing_model_names_the_plugin(bad_cli, lattice_npy: Path, tmp_path: 
 def test_time_limit_holds_when_simulate_never_returns(bad_cli, lattice_npy: Path, tmp_path: Path, starts: int) -> None:
     cfg = _config(tmp_path, lattice_npy, max_evals=100000)
     run = tmp_path / "run"
-    limit = 3.0 if starts == 1 else 8.0  # the workers' own set-up counts too (slow on a loaded machine)
+    limit = 8.0  # set-up counts too (the workers' own included): room for it on a loaded machine
     t0 = time.monotonic()
     proc = bad_cli("fuse", cfg, "--out", run, "--quiet", "--time-limit", str(limit), "--starts", str(starts),
                    "--set", 'optimizer.executor="processes"', mode="sleep:4", timeout=60)
