@@ -172,10 +172,13 @@ def _check_cif_occupancies(path: Path) -> None:
 def _check_separations(path: Path, structure: Any) -> None:
     """Refuse atoms closer than :data:`MIN_SEPARATION_A` (periodic images included), naming them.
 
-    Candidates come from a k-d tree on the wrapped fractional coordinates (Chebyshev radius
-    from the cell's plane spacings, so no pair is missed: linear in the number of sites);
-    each is then measured with pymatgen's periodic distance.
+    Candidates come from a periodic k-d tree on the fractional coordinates scaled by the
+    cell's plane spacings (a pair closer than r differs by at most r along every plane
+    normal, so none is missed; linear in the number of sites); each candidate's distance is
+    then the shortest over the neighbouring cell images.
     """
+    import itertools
+
     import numpy as np
     from scipy.spatial import cKDTree
 
@@ -184,18 +187,26 @@ def _check_separations(path: Path, structure: Any) -> None:
     frac = np.asarray(structure.frac_coords, dtype=float)
     frac = frac - np.floor(frac)
     frac[frac >= 1.0] = 0.0
-    spacings = 1.0 / np.linalg.norm(np.asarray(structure.lattice.inv_matrix), axis=0)  # d-spacings of (100), (010), (001)
-    radius = MIN_SEPARATION_A / float(spacings.min())
-    if not np.isfinite(radius) or radius >= 0.5:
-        return  # a degenerate or tiny cell: the volume check and the readers speak for it
-    pairs = cKDTree(frac, boxsize=1.0).query_pairs(radius, p=np.inf, output_type="ndarray")
-    close = [(int(i), int(j), float(structure.get_distance(int(i), int(j)))) for i, j in pairs]
-    close = sorted((c for c in close if c[2] < MIN_SEPARATION_A), key=lambda c: (c[0], c[1]))
-    if not close:
+    matrix = np.asarray(structure.lattice.matrix, dtype=float)
+    spacings = 1.0 / np.linalg.norm(np.asarray(structure.lattice.inv_matrix), axis=0)  # d of (100), (010), (001)
+    if not np.all(np.isfinite(spacings)) or spacings.min() <= 2 * MIN_SEPARATION_A:
+        return  # a degenerate or sub-Å cell: the volume check and the readers speak for it
+    scaled = np.minimum(frac * spacings, np.nextafter(spacings, 0))
+    pairs = cKDTree(scaled, boxsize=spacings).query_pairs(MIN_SEPARATION_A, p=np.inf, output_type="ndarray")
+    if len(pairs) == 0:
         return
-    i, j, d = close[0]
+    delta = frac[pairs[:, 1]] - frac[pairs[:, 0]]
+    delta -= np.round(delta)
+    images = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=float)
+    dist = np.linalg.norm((delta[:, None, :] + images[None, :, :]) @ matrix, axis=2).min(axis=1)
+    close = np.flatnonzero(dist < MIN_SEPARATION_A)
+    if close.size == 0:
+        return
+    order = close[np.lexsort((pairs[close, 1], pairs[close, 0]))]
+    i, j = (int(v) for v in pairs[order[0]])
+    d = float(dist[order[0]])
     xyz = ", ".join(f"{v:.4f}" for v in structure[i].frac_coords)
-    more = f" (and {len(close) - 1} more pair{'s' if len(close) > 2 else ''})" if len(close) > 1 else ""
+    more = f" (and {close.size - 1} more pair{'s' if close.size > 2 else ''})" if close.size > 1 else ""
     raise InputFileError(
         f"structure file {path} has atoms at the same position: sites {i} ({structure[i].species_string}) and "
         f"{j} ({structure[j].species_string}) are {d:.3f} Å apart at ({xyz}){more}; atoms closer than "
