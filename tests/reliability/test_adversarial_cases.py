@@ -234,6 +234,23 @@ def test_f26_huge_rescale_factor(cli, base: Path, tmp_path: Path) -> None:
     assert_user_error(cli("preview", cfg, "--out", tmp_path / "p.png"), "rescale", "megapixels")
 
 
+def test_f25_absurd_dm3_calibration_then_rescale(cli, real, tmp_path: Path) -> None:
+    """The twin DM3 with its x/y scale floats patched to 1e30 Å/px, rescaled to 0.25 Å/px: the
+    size guard names the rescale (it used to be scipy's 'Maximum allowed dimension exceeded')."""
+    import struct
+
+    raw = bytearray(real("cdte_twin/HAADF26.dm3").read_bytes())
+    for offset in (0x91656, 0x916B0):  # the calibration scales of the image's two dimensions
+        assert abs(struct.unpack("<f", raw[offset:offset + 4])[0] - 0.0202168) < 1e-6
+        raw[offset:offset + 4] = struct.pack("<f", 1e30)
+    (tmp_path / "cal.dm3").write_bytes(bytes(raw))
+    cfg = tmp_path / "cal.toml"
+    cfg.write_text('[experiment]\npath = "cal.dm3"\n\n[[experiment.preprocess]]\nop = "rescale"\npixel_size = 0.25\n')
+    line = assert_user_error(cli("preview", cfg, "--out", tmp_path / "p.png"), "rescale by 4e+31", "megapixels",
+                             "INGRAINED_MAX_MEGAPIXELS")
+    assert len(line) < 400  # the 35-digit pixel counts are shown as 2.05e+34
+
+
 def test_f03_huge_pixel_values_are_rescaled_exactly(cli, base: Path, tmp_path: Path) -> None:
     """An image scaled by 1e305: no raw numpy RuntimeWarning (squares overflowed), one warning
     naming the file, the same fit as the unscaled image and finite float32 outputs."""
