@@ -273,7 +273,11 @@ def test_f03_huge_pixel_values_are_rescaled_exactly(cli, base: Path, tmp_path: P
 def test_f03_scaling_is_an_exact_power_of_two() -> None:
     import warnings
 
-    from ingrained_core.engine.experiment import MAX_MAGNITUDE, ScaledImageWarning, bounded_magnitude
+    from ingrained_core.engine.experiment import (
+        MAX_MAGNITUDE,
+        ScaledImageWarning,
+        bounded_magnitude,
+    )
     from ingrained_core.plugin.image import ExperimentImage
 
     data = np.array([[1.0, -3.0e305], [0.5, 2.5e300]])

@@ -135,9 +135,9 @@ def _check_cif_occupancies(path: Path) -> None:
             continue
         n = len(occ)
 
-        def column(key: str, default: str = "?") -> list[str]:
+        def column(key: str, data: dict[str, Any] = data, n: int = n) -> list[str]:
             col = data.get(key)
-            return [str(v) for v in col] if isinstance(col, list) and len(col) == n else [default] * n
+            return [str(v) for v in col] if isinstance(col, list) and len(col) == n else ["?"] * n
 
         labels, symbols = column("_atom_site_label"), column("_atom_site_type_symbol")
         names = [f"site '{lab}' ({sym})" if sym != "?" else f"site '{lab}'" for lab, sym in zip(labels, symbols)]
