@@ -44,8 +44,12 @@ def check_image_size(height: int, width: int, what: str) -> None:
     """Refuse an image of more than :func:`max_megapixels` (``what`` names it)."""
     mpx = height * width / 1e6
     if mpx > max_megapixels():
+        def count(n: int) -> str:  # an absurd rescale gives 35-digit sizes: shown as 2.05e+34
+            return str(n) if n < 10**9 else f"{n:.3g}"
+
+        mp_text = f"{mpx:.0f}" if mpx < 1e9 else f"{mpx:.3g}"
         raise InputFileError(
-            f"{what}: {height} x {width} px ({mpx:.0f} megapixels) is above the limit of {max_megapixels():g} "
+            f"{what}: {count(height)} x {count(width)} px ({mp_text} megapixels) is above the limit of {max_megapixels():g} "
             "megapixels; crop it (experiment.region) or bin it (a rescale step), or raise the limit with "
             "INGRAINED_MAX_MEGAPIXELS")
 

@@ -102,7 +102,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
     from ingrained_core.plugin.redact import redact
 
     text = " ".join(str(message).split())
-    if category.__name__ == "StaleBestWarning" or not str(filename).startswith(("<", "/")):
+    if category.__name__ in ("StaleBestWarning", "ScaledImageWarning") or not str(filename).startswith(("<", "/")):
         click.echo(f"warning: {redact(text)}", err=True)
     else:
         click.echo(f"warning: {redact(text)} ({category.__name__})", err=True)

@@ -15,6 +15,12 @@ A run config embeds :class:`ExperimentConfig` as its ``[experiment]`` table::
 
 :func:`load_experiment` reads, preprocesses and cuts the region; :func:`prepare_experiment`
 keeps every stage (for ``ingrained preview``).
+
+An image whose values reach :data:`MAX_MAGNITUDE` (a file scaled by 1e305, say) is scaled by
+a power of two as it is read, with a warning naming the file: squares of such values
+overflow (numpy's raw ``RuntimeWarning``) and float32 outputs would hold inf. A power of two
+is exact, and the fit does not depend on the image's scale (both images are compared on
+8-bit scales), so the run is the same as with the unscaled file.
 """
 
 from __future__ import annotations
@@ -37,6 +43,34 @@ from ingrained_core.plugin.errors import ConfigError, InputFileError
 from ingrained_core.plugin.image import ExperimentImage
 from ingrained_core.plugin.paths import resolve_path
 from ingrained_core.engine.preprocess import Step, apply_steps
+
+
+#: Images whose largest |value| reaches this are scaled down by a power of two when read
+#: (float32 ends at 3.4e38; squares of float64 overflow from 1.3e154).
+MAX_MAGNITUDE = 2.0**100
+
+
+class ScaledImageWarning(UserWarning):
+    """The experimental image was scaled by a power of two to keep its arithmetic finite."""
+
+
+def bounded_magnitude(image: ExperimentImage, what: str) -> ExperimentImage:
+    """``image`` scaled by an exact power of two when its values reach :data:`MAX_MAGNITUDE`."""
+    import warnings
+
+    data = np.asarray(image.data)
+    if not np.issubdtype(data.dtype, np.floating) and not np.issubdtype(data.dtype, np.integer):
+        return image
+    finite = np.isfinite(data) if np.issubdtype(data.dtype, np.floating) else None
+    peak = float(np.max(np.abs(data[finite] if finite is not None else data), initial=0.0))
+    if not peak >= MAX_MAGNITUDE:
+        return image
+    k = int(np.floor(np.log2(peak)))
+    scaled = np.ldexp(np.asarray(data, dtype=float), -k)
+    note = (f"{what}: pixel values reach {peak:.3g}; the image is scaled by 2^-{k} as read (exact; the fit does "
+            "not depend on the image's scale), so that its arithmetic and the float32 outputs stay finite")
+    warnings.warn(note, ScaledImageWarning, stacklevel=2)
+    return image.derive(scaled, notice=note, intensity_scale=f"2^-{k}")
 
 
 class ExperimentConfig(BaseModel):
@@ -102,6 +136,7 @@ def prepare_experiment(cfg: ExperimentConfig) -> ExperimentStages:
 
     raw = read_image(cfg.path, reader=cfg.reader, **cfg.reader_options)
     check_image_size(*raw.data.shape[:2], what=str(cfg.path))
+    raw = bounded_magnitude(raw, str(cfg.path))
     if cfg.pixel_size is not None:
         was = f"{raw.pixel_size:.6g} Å" if raw.pixel_size is not None else "unknown"
         raw = raw.derive(raw.data, pixel_size=float(cfg.pixel_size),

@@ -11,17 +11,28 @@ and its ``api_version`` has the core's major version (checked at discovery, with
 import: status ``incompatible``). A failed check makes the record a ``load error`` naming
 the plugin and what is missing. ``ingrained plugins check`` loads and checks every target;
 strict mode does the same at discovery, so that a broken target is fatal there.
+
+A plugin's own code (its entry module, its hooks, its targets' modules) runs through
+:func:`_isolated`: ``sys.exit`` or a ``KeyboardInterrupt`` it raises is a load error naming
+it (a real Ctrl-C still interrupts), and whatever it prints goes to stderr as a notice
+naming it, never into the command's stdout (``--json`` output stays JSON).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
 import os
+import signal
+import sys
+import threading
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any, TypeVar
 
 import pluggy
 
@@ -74,8 +85,74 @@ class ContributionRecord:
         }
 
 
+class _PluginAbort(Exception):
+    """A plugin's code tried to end or interrupt the process (its message says how)."""
+
+
 def _short_error(exc: BaseException) -> str:
+    if isinstance(exc, _PluginAbort):
+        return str(exc)
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+T = TypeVar("T")
+
+#: at most this many characters of what a plugin printed are repeated on stderr
+PRINTED_LIMIT = 500
+
+
+@contextlib.contextmanager
+def _sigint_seen() -> Iterator[Callable[[], bool]]:
+    """Yields a function telling whether a real SIGINT arrived inside the block.
+
+    Only the main thread can install a handler; elsewhere every ``KeyboardInterrupt``
+    counts as real (it is passed on). With SIGINT ignored or at its default action a
+    ``KeyboardInterrupt`` cannot come from Ctrl-C, so none counts as real.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: True
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):
+        yield lambda: False
+        return
+    seen = [False]
+
+    def handler(signum: int, frame: Any) -> None:
+        seen[0] = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: seen[0]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _isolated(plugin: str, what: str, func: Callable[[], T]) -> T:
+    """``func()`` (a plugin's import or hook) with its stdout kept off ours.
+
+    What it prints is repeated on stderr, naming the plugin. ``SystemExit`` and a
+    ``KeyboardInterrupt`` it raises itself become a :class:`_PluginAbort` naming what it did (the
+    caller records a load error); a real Ctrl-C is passed on.
+    """
+    buf = io.StringIO()
+    try:
+        with _sigint_seen() as interrupted, contextlib.redirect_stdout(buf):
+            try:
+                return func()
+            except SystemExit as exc:
+                raise _PluginAbort(f"called sys.exit({exc.code!r}) {what}") from None
+            except KeyboardInterrupt:
+                if interrupted():
+                    raise
+                raise _PluginAbort(f"raised KeyboardInterrupt {what}") from None
+    finally:
+        printed = " ".join(buf.getvalue().split())
+        if printed:
+            if len(printed) > PRINTED_LIMIT:
+                printed = printed[: PRINTED_LIMIT - 3] + "..."
+            print(f"note: plugin {plugin!r} printed {what} (kept off stdout): {printed}", file=sys.stderr)
 
 
 class Registry:
@@ -103,7 +180,7 @@ class Registry:
             dist_name = dist.name if dist is not None else "?"
             version = dist.version if dist is not None else "?"
             try:
-                plugin = ep.load()
+                plugin = _isolated(ep.name, "at import", ep.load)
             except Exception as exc:  # noqa: BLE001 - isolation is the point
                 self._fail(ep.name, dist_name, version, f"cannot import {ep.value}: {_short_error(exc)}")
                 continue
@@ -129,7 +206,7 @@ class Registry:
                 if impl.plugin_name != name:
                     continue
                 try:
-                    contributions = list(impl.function() or [])
+                    contributions = list(_isolated(name, f"in {hook_name}", impl.function) or [])
                     for c in contributions:
                         if not isinstance(c, Contribution):
                             raise TypeError(f"{hook_name} returned {type(c).__name__}, expected Contribution")
@@ -208,7 +285,7 @@ class Registry:
         """Import ``r``'s target and check its contract; on failure mark ``r`` a load error."""
         assert r.contribution is not None
         try:
-            obj = r.contribution.load()
+            obj = _isolated(r.plugin, f"importing {r.contribution.target}", r.contribution.load)
         except Exception as exc:  # noqa: BLE001 - a broken target is a status, then an error
             problems = [f"target {r.contribution.target} does not resolve: {_short_error(exc)}"]
         else:

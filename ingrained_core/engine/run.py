@@ -65,6 +65,48 @@ def provenance() -> dict[str, Any]:
     return {"versions": versions(), "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
+def _not_utf8(obj: Any, prefix: str = "") -> tuple[str, str] | None:
+    """The first (dotted field, value) whose text cannot be written as UTF-8 (a file name's
+    bytes of another encoding, held as surrogates), else None."""
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return prefix.rstrip("."), obj
+        return None
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        found = _not_utf8(value, f"{prefix}{key}.")
+        if found:
+            return found
+    return None
+
+
+def check_recordable(cfg: RunConfig) -> None:
+    """Refuse, before the run directory is made, a config its ``config.toml`` cannot record.
+
+    TOML is UTF-8; a path under a directory whose name holds other bytes (``bad\\xffdir``)
+    cannot be written into it (it used to fail with a ``UnicodeEncodeError`` traceback after
+    the run directory was created, leaving it empty).
+    """
+    import os
+
+    from ingrained_core.plugin.errors import ConfigError
+
+    data = cfg.model_dump(mode="json", exclude_none=True)
+    data["provenance"] = dict(cfg.provenance)
+    found = _not_utf8(data)
+    if found is None:
+        return
+    field, value = found
+    shown = repr(os.fsencode(value))[2:-1]
+    what = "the config file's path" if field == "provenance.config_file" else field
+    raise ConfigError(
+        f"{what} '{shown}' is not valid UTF-8 (a file or directory name holds bytes of another encoding); the run's "
+        "config.toml records every path in UTF-8: rename it, or copy the files to a directory with a UTF-8 name"
+    )
+
+
 def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool = False,
             problem: Problem | None = None, finishers: Sequence[Finisher] = (),
             fence: Fence | None = None, started: float | None = None) -> FuseResult:
@@ -141,6 +183,7 @@ def fuse(cfg: RunConfig, run_dir: str | Path, *, force: bool = False, reporter: 
     started = start_time()
     with hard_deadline(_deadline(cfg, started)):
         # Validate everything that can fail before anything in the run directory is touched.
+        check_recordable(cfg)
         problem = build_problem(cfg)
         from ingrained_core.engine.thickness import choose_thickness  # a thickness series: scanned, not searched
 

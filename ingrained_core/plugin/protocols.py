@@ -31,6 +31,9 @@ class SimulatedImage(BaseModel):
     @field_validator("array")
     @classmethod
     def _two_d_finite(cls, a: np.ndarray) -> np.ndarray:
+        if np.iscomplexobj(a):  # checked before the cast, which would drop the imaginary part with a warning
+            raise ValueError("a simulated image must be real, got a complex array (give its intensity, "
+                             "e.g. np.abs(wave) ** 2, or its real part explicitly)")
         a = np.asarray(a, dtype=float)
         if a.ndim != 2 or min(a.shape) < 1:
             raise ValueError(f"a simulated image must be a non-empty 2-D array, got shape {a.shape}")

@@ -234,6 +234,76 @@ def test_f26_huge_rescale_factor(cli, base: Path, tmp_path: Path) -> None:
     assert_user_error(cli("preview", cfg, "--out", tmp_path / "p.png"), "rescale", "megapixels")
 
 
+def test_f25_absurd_dm3_calibration_then_rescale(cli, real, tmp_path: Path) -> None:
+    """The twin DM3 with its x/y scale floats patched to 1e30 Å/px, rescaled to 0.25 Å/px: the
+    size guard names the rescale (it used to be scipy's 'Maximum allowed dimension exceeded')."""
+    import struct
+
+    raw = bytearray(real("cdte_twin/HAADF26.dm3").read_bytes())
+    for offset in (0x91656, 0x916B0):  # the calibration scales of the image's two dimensions
+        assert abs(struct.unpack("<f", raw[offset:offset + 4])[0] - 0.0202168) < 1e-6
+        raw[offset:offset + 4] = struct.pack("<f", 1e30)
+    (tmp_path / "cal.dm3").write_bytes(bytes(raw))
+    cfg = tmp_path / "cal.toml"
+    cfg.write_text('[experiment]\npath = "cal.dm3"\n\n[[experiment.preprocess]]\nop = "rescale"\npixel_size = 0.25\n')
+    line = assert_user_error(cli("preview", cfg, "--out", tmp_path / "p.png"), "rescale by 4e+31", "megapixels",
+                             "INGRAINED_MAX_MEGAPIXELS")
+    assert len(line) < 400  # the 35-digit pixel counts are shown as 2.05e+34
+
+
+def test_f03_huge_pixel_values_are_rescaled_exactly(cli, base: Path, tmp_path: Path) -> None:
+    """An image scaled by 1e305: no raw numpy RuntimeWarning (squares overflowed), one warning
+    naming the file, the same fit as the unscaled image and finite float32 outputs."""
+    import tifffile
+
+    np.save(tmp_path / "experiment.npy", np.load(base / "experiment.npy") * 1e305)
+    shutil.copy(base / "fuse.toml", tmp_path / "fuse.toml")
+    proc = cli("fuse", tmp_path / "fuse.toml", "--out", tmp_path / "run", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "RuntimeWarning" not in proc.stderr and "overflow" not in proc.stderr, proc.stderr
+    notes = [ln for ln in proc.stderr.splitlines() if "scaled by 2^-" in ln]
+    assert len(notes) == 1 and notes[0].startswith("warning: ") and str(tmp_path / "experiment.npy") in notes[0]
+    assert "(ScaledImageWarning)" not in notes[0]
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["fom"] == json.loads((base / "run" / "best.json").read_text())["fom"]
+    assert np.array_equal(np.load(tmp_path / "run" / "simulation.npy"), np.load(base / "run" / "simulation.npy"))
+    assert np.isfinite(tifffile.imread(tmp_path / "run" / "fused.tif")).all()
+
+
+def test_f03_scaling_is_an_exact_power_of_two() -> None:
+    import warnings
+
+    from ingrained_core.engine.experiment import (
+        MAX_MAGNITUDE,
+        ScaledImageWarning,
+        bounded_magnitude,
+    )
+    from ingrained_core.plugin.image import ExperimentImage
+
+    data = np.array([[1.0, -3.0e305], [0.5, 2.5e300]])
+    with pytest.warns(ScaledImageWarning, match=r"x\.npy: pixel values reach 3e\+305"):
+        out = bounded_magnitude(ExperimentImage(data=data, pixel_size=0.2, source="x.npy"), "x.npy")
+    k = int(out.metadata["intensity_scale"].split("-")[1])
+    assert np.array_equal(np.ldexp(out.data, k), data)
+    assert 1.0 <= np.abs(out.data).max() < 2.0
+    ordinary = ExperimentImage(data=np.full((2, 2), MAX_MAGNITUDE / 2), pixel_size=0.2, source="y.npy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert bounded_magnitude(ordinary, "y.npy") is ordinary
+
+
+def test_f17_non_utf8_directory_is_refused_before_the_run_directory(cli, base: Path, tmp_path: Path) -> None:
+    """config + image under a directory named with the byte 0xff: one error naming the field,
+    and no run directory left behind (it used to be created, then a UnicodeEncodeError)."""
+    d = tmp_path / os.fsdecode(b"bad\xffdir")
+    d.mkdir()
+    shutil.copy(base / "experiment.npy", d / "experiment.npy")
+    shutil.copy(base / "fuse.toml", d / "fuse.toml")
+    run = tmp_path / "run"
+    assert_user_error(cli("fuse", d / "fuse.toml", "--out", run), "experiment.path", "bad\\xffdir", "not valid UTF-8")
+    assert not run.exists()
+
+
 @pytest.mark.slow
 def test_s09_oriented_crystal_above_the_size_limit(cli, tmp_path: Path) -> None:
     cfg = tmp_path / "b.toml"

@@ -130,6 +130,113 @@ def test_partial_occupancy_weighted_when_allowed(cli, real, tmp_path: Path, cdte
     assert total["znte"] < total["czt"] < total["cdte"]
 
 
+# -- the adversarial round's silent misreadings (S02, S04-S06) ----------------------------------
+_CD0 = "Cd0  1  0.00000000  0.50000000  0.50000000  1"
+
+
+def _cif_with(cdte_cif: str, occupancy: str | None = None, extra_site: str | None = None) -> str:
+    """The P1 CdTe CIF with site Cd0's occupancy replaced and/or an extra atom-loop line."""
+    assert _CD0 in cdte_cif  # the fixture's layout: one line per site, label Cd0 first
+    text = cdte_cif
+    if occupancy is not None:
+        text = text.replace(_CD0, _CD0[:-1] + occupancy)
+    if extra_site is not None:
+        text = text.replace("  Te  Te4", f"  {extra_site}\n  Te  Te4")
+    return text
+
+
+def test_s02_coincident_atoms_refused(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+    """A POSCAR listing every Cd twice at the same position (Cd8 Te4) used to run without a word."""
+    from pymatgen.core import Structure
+
+    s = Structure.from_str(cdte_cif, fmt="cif")
+    cd = [site.frac_coords for site in s if site.species_string == "Cd"]
+    te = [site.frac_coords for site in s if site.species_string == "Te"]
+    lines = ["duplicated Cd", "1.0", *(" ".join(f"{v:.8f}" for v in row) for row in s.lattice.matrix),
+             "Cd Te", f"{2 * len(cd)} {len(te)}", "Direct",
+             *(" ".join(f"{v:.8f}" for v in xyz) for xyz in [*cd, *cd, *te])]
+    (tmp_path / "overlap.vasp").write_text("\n".join(lines) + "\n")
+    line = _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "overlap.vasp"), "overlap.vasp",
+                       "same position", "sites 0 (Cd) and 4 (Cd)", "0.000 Å apart", "3 more pairs")
+    assert "truncated" not in line
+
+
+def test_s02_close_atoms_through_a_periodic_boundary() -> None:
+    """Two atoms 0.2 Å apart across the cell face (x = 0.99 and x = 0.01 of a 10 Å cell) are found;
+    a real structure's shortest distances (1.85 Å in the Ni/M3B2 bicrystal) are not."""
+    from pymatgen.core import Lattice, Structure
+
+    from ingrained_core.builtins.structures.file import _check_separations
+    from ingrained_core.plugin.errors import InputFileError
+
+    s = Structure(Lattice.cubic(10.0), ["Ni", "Ni", "Ni"], [[0.99, 0.5, 0.5], [0.01, 0.5, 0.5], [0.5, 0.5, 0.5]])
+    with pytest.raises(InputFileError, match=r"sites 0 \(Ni\) and 1 \(Ni\) are 0\.200 Å apart"):
+        _check_separations(Path("x.vasp"), s)
+    s = Structure(Lattice.cubic(10.0), ["Ni", "Ni"], [[0.97, 0.5, 0.5], [0.03, 0.5, 0.5]])  # 0.6 Å: kept
+    _check_separations(Path("x.vasp"), s)
+    _check_separations(Path("x.vasp"), Structure.from_file(Path(__file__).parents[2] / "examples" / "ni_m3b2" / "bicrystal.POSCAR.vasp"))
+
+
+def test_s04_occupancy_above_one_refused(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+    """Occupancy 1.5: pymatgen refused it and ASE then read an ordered Cd4Te4 without a word."""
+    (tmp_path / "occ.cif").write_text(_cif_with(cdte_cif, occupancy="1.5"))
+    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "occ.cif"), "occ.cif", "site 'Cd0' (Cd)",
+                "_atom_site_occupancy 1.5", "at most 1")
+
+
+@pytest.mark.parametrize("occupancy", ["0", "-0.5", "nan"])
+def test_s05_occupancy_zero_negative_nan_blamed(tmp_path: Path, cdte_cif: str, occupancy: str) -> None:
+    """The message blames the occupancy, never truncation (it used to say 'probably truncated')."""
+    from ingrained_core.builtins.structures.file import read_structure
+    from ingrained_core.plugin.errors import InputFileError
+
+    (tmp_path / "occ.cif").write_text(_cif_with(cdte_cif, occupancy=occupancy))
+    with pytest.raises(InputFileError) as err:
+        read_structure(tmp_path / "occ.cif")
+    msg = str(err.value)
+    assert "occ.cif" in msg and f"site 'Cd0' (Cd) has _atom_site_occupancy {occupancy}" in msg
+    assert "truncated" not in msg
+
+
+def test_s05_through_fuse(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+    (tmp_path / "occ.cif").write_text(_cif_with(cdte_cif, occupancy="-0.5"))
+    line = _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "occ.cif"), "occ.cif", "site 'Cd0'",
+                       "_atom_site_occupancy -0.5")
+    assert "truncated" not in line
+
+
+def test_s06_second_species_on_an_occupied_site(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+    """Zn 0.8 on the Cd 1.0 site Cd0: pymatgen dropped the Zn without a word."""
+    (tmp_path / "zn.cif").write_text(_cif_with(cdte_cif, extra_site="Zn  Zn8  1  0.00000000  0.50000000  0.50000000  0.8"))
+    line = _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "zn.cif"), "zn.cif", "site 'Cd0' (Cd) occupancy 1",
+                       "site 'Zn8' (Zn) occupancy 0.8", "add up to 1.8", "allow_partial_occupancy")
+    assert "truncated" not in line
+
+
+def test_s06_partial_site_is_named_not_truncation(tmp_path: Path, cdte_cif: str) -> None:
+    """Cd 0.2 + Zn 0.8 on one site (a valid disordered site): refused as partial occupancy (naming
+    the site), not as a truncated file, although the declared formula (Cd4 Te4) no longer matches."""
+    from ingrained_core.builtins.structures.file import read_structure
+    from ingrained_core.plugin.errors import InputFileError
+
+    text = _cif_with(cdte_cif, occupancy="0.2", extra_site="Zn  Zn8  1  0.00000000  0.50000000  0.50000000  0.8")
+    (tmp_path / "czt.cif").write_text(text)
+    with pytest.raises(InputFileError) as err:
+        read_structure(tmp_path / "czt.cif")
+    msg = str(err.value)
+    assert "czt.cif" in msg and "partially occupied sites (1 of 8" in msg and "Zn" in msg and "Cd" in msg
+    assert "allow_partial_occupancy" in msg and "truncated" not in msg
+
+
+@pytest.mark.parametrize("occupancy", ["0.80(2)", "?", "."])
+def test_cif_occupancy_forms_accepted(tmp_path: Path, cdte_cif: str, occupancy: str) -> None:
+    """A standard uncertainty in parentheses, and '?'/'.' (unknown, read as 1) are not refused as values."""
+    from ingrained_core.builtins.structures.file import _check_cif_occupancies
+
+    (tmp_path / "ok.cif").write_text(_cif_with(cdte_cif, occupancy=occupancy))
+    _check_cif_occupancies(tmp_path / "ok.cif")
+
+
 @pytest.fixture(scope="module")
 def small_parchg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A coarse synthetic Cu2O(111) PARCHG (written by the STM plugin's own writer)."""

@@ -46,6 +46,9 @@ class Misbehaving(GaussianLattice):
         if mode == "nan":
             a = super().simulate(params).array.copy(); a[3, 3] = np.nan
             return SimulatedImage(array=a, pixel_size=params.pixel_size)
+        if mode == "complex":
+            a = super().simulate(params).array
+            return SimulatedImage(array=a * (1 + 0.5j), pixel_size=params.pixel_size)
         if mode == "one-d":
             return SimulatedImage(array=np.ones(10), pixel_size=params.pixel_size)
         if mode == "exit":
@@ -101,6 +104,7 @@ def _plugin_error(proc, *needles: str) -> str:
     pytest.param("list:1", "returned list", marks=pytest.mark.slow),
     pytest.param("nan:5", "array", marks=pytest.mark.slow),
     pytest.param("one-d:1", "array", marks=pytest.mark.slow),
+    ("complex:3", "must be real, got a complex array"),  # P07: used to be cast silently (ComplexWarning)
     pytest.param("exit:15", "called sys.exit(0)", marks=pytest.mark.slow),
     pytest.param("memory:3", "ran out of memory", marks=pytest.mark.slow),
 ])
@@ -109,6 +113,7 @@ def test_a_failing_model_names_the_plugin(bad_cli, lattice_npy: Path, tmp_path: 
     run = tmp_path / "run"
     proc = bad_cli("fuse", cfg, "--out", run, "--quiet", mode=mode)
     _plugin_error(proc, needle)
+    assert "Warning" not in proc.stderr
     if int(mode.split(":")[1]) > 2:  # the rows before the failure are kept, best.json describes them
         best = json.loads((run / "best.json").read_text())
         assert best["status"] == "failed" and best["stop_reason"] == "plugin_failure"
