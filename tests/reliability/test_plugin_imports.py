@@ -37,7 +37,8 @@ def noisy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _env(noisy_site: Path, site: Path) -> dict[str, str]:
-    return {"PYTHONPATH": os.pathsep.join([str(noisy_site), str(site)])}
+    # not strict: the broken plugins must be isolated and listed, not fatal (CI sets strict mode)
+    return {"PYTHONPATH": os.pathsep.join([str(noisy_site), str(site)]), "INGRAINED_STRICT_PLUGINS": "0"}
 
 
 def test_p02_p03_plugins_list(cli, noisy_site: Path, site: Path) -> None:
