@@ -78,13 +78,10 @@ def hard_deadline(deadline: float | None) -> Iterator[None]:
                                        stderr=subprocess.DEVNULL)
         except OSError:
             watcher = None
-    previous = signal.signal(signal.SIGALRM, _raise_time_limit)
-    signal.setitimer(signal.ITIMER_REAL, max(deadline + ALARM_GRACE_S - time.time(), 0.001))
     try:
-        yield
+        with _alarm(deadline):
+            yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
         if watcher is not None:
             watcher.kill()
             watcher.wait()
@@ -99,6 +96,14 @@ def alarm_at(deadline: float | None) -> Iterator[None]:
             or not hasattr(signal, "SIGALRM") or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
         yield
         return
+    with _alarm(deadline):
+        yield
+
+
+@contextmanager
+def _alarm(deadline: float) -> Iterator[None]:
+    """SIGALRM at ``deadline + ALARM_GRACE_S`` raises :class:`TimeLimitReached`; disarmed and
+    the previous handler restored when the block ends."""
     previous = signal.signal(signal.SIGALRM, _raise_time_limit)
     signal.setitimer(signal.ITIMER_REAL, max(deadline + ALARM_GRACE_S - time.time(), 0.001))
     try:
