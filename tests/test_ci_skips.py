@@ -41,12 +41,12 @@ def run(pytester: pytest.Pytester, monkeypatch):
 
 
 def test_a_skip_for_missing_data_fails_a_ci_run(run) -> None:
-    result = run("real data not found at ../shared/data", "1")
+    result = run("real data not found: examples/cdte_twin/HAADF26.dm3", "1")
     assert result.ret == 1
     result.assert_outcomes(passed=1, skipped=1)
     err = result.stderr.str()
     assert "skipped for a reason CI does not accept" in err
-    assert "test_case.py::test_skips: real data not found at ../shared/data" in err
+    assert "test_case.py::test_skips: real data not found: examples/cdte_twin/HAADF26.dm3" in err
 
 
 def test_outside_ci_a_skip_is_a_skip(run) -> None:
