@@ -13,7 +13,11 @@ Three layers, from gentle to certain:
    and never returns to Python. Only for the command line (:data:`command_started` set): a
    notebook's kernel is never killed.
 
-The layers cost nothing per evaluation but the clock read of layer 1.
+The layers cost nothing per evaluation but the clock read of layer 1. Once the deadline
+has passed, the outputs written after the run (:func:`outputs_window`) get a last alarm at
+S + :data:`KILL_AFTER_S` - :data:`OUTPUT_MARGIN_S`, so they stop themselves before the
+watchdog's SIGTERM; a signal that lands inside a finaliser (``__del__``, a weakref callback),
+where Python could only print "Exception ignored" and lose it, is delivered again 20 ms later.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from typing import Any
 ALARM_GRACE_S = 3.0
 #: the watchdog process stops the command this long after the deadline
 KILL_AFTER_S = 8.0
+#: the outputs written after a passed deadline stop this long before the watchdog's SIGTERM
+OUTPUT_MARGIN_S = 2.0
 #: epoch seconds at which the command line started (set by ``ingrained_core.cli.main``)
 command_started: float | None = None
 
@@ -54,7 +60,33 @@ class TimeLimitReached(KeyboardInterrupt):
     """The time limit passed while the run was inside an evaluation (or another step)."""
 
 
+def in_finalizer(frame: Any) -> bool:
+    """Whether ``frame`` runs inside a finaliser (``__del__``, a ``weakref.finalize`` or a
+    weakref callback), where an exception raised by a signal handler is printed as "Exception
+    ignored" and dropped instead of reaching the run."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or (code.co_filename.endswith("weakref.py")
+                                         and code.co_name in ("__call__", "remove", "_remove")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def redeliver_later(signum: int, delay: float = 0.02) -> None:
+    """Send ``signum`` to this process again after ``delay`` seconds (out of a finaliser)."""
+    if signum == getattr(signal, "SIGALRM", None):
+        signal.setitimer(signal.ITIMER_REAL, delay)
+        return
+    timer = threading.Timer(delay, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
+
+
 def _raise_time_limit(signum: int, frame: Any) -> None:
+    if in_finalizer(frame):
+        redeliver_later(signum)
+        return
     raise TimeLimitReached("time limit")
 
 
@@ -106,6 +138,27 @@ def _alarm(deadline: float) -> Iterator[None]:
     the previous handler restored when the block ends."""
     previous = signal.signal(signal.SIGALRM, _raise_time_limit)
     signal.setitimer(signal.ITIMER_REAL, max(deadline + ALARM_GRACE_S - time.time(), 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def outputs_window(deadline: float | None) -> Iterator[None]:
+    """Around the outputs written after a run (structure files, figure, report): when the
+    deadline has passed and its alarm has already fired, a last ``SIGALRM`` at
+    ``deadline + KILL_AFTER_S - OUTPUT_MARGIN_S`` raises :class:`TimeLimitReached` in them,
+    which the caller turns into a warning, before the watchdog would stop the command with
+    SIGTERM. Nothing while the run's own alarm is still armed (it comes first)."""
+    if (deadline is None or threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "SIGALRM") or signal.getitimer(signal.ITIMER_REAL)[0] > 0
+            or time.time() < deadline):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _raise_time_limit)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline + KILL_AFTER_S - OUTPUT_MARGIN_S - time.time(), 0.001))
     try:
         yield
     finally:

@@ -160,7 +160,7 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
     if fence is not None:
         fence.check()
     total = aggregate(run_dir, records)
-    run_finishers(finishers, run_dir, problem, reporter, total)  # the merged run directory's own outputs
+    run_finishers(finishers, run_dir, problem, reporter, total, deadline=budget.deadline)  # the merged run directory's own outputs
     _closing_notes(reporter, total)
     reporter.end(total)
     return FuseResult(total, run_dir, records)

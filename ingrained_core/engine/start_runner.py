@@ -28,7 +28,7 @@ import numpy as np
 from ingrained_core.builtins.optimizers import StopOptimization
 from ingrained_core.engine import rundir
 from ingrained_core.engine.autostart.resolve import calibration_record
-from ingrained_core.engine.deadline import TimeLimitReached, alarm_at
+from ingrained_core.engine.deadline import TimeLimitReached, alarm_at, outputs_window
 from ingrained_core.engine.lock import Fence
 from ingrained_core.engine.memory import tune_allocator
 from ingrained_core.engine.plugin_calls import PluginFailure
@@ -49,18 +49,25 @@ Finisher = Callable[[Path, Any, Any, dict[str, Any]], None]
 
 
 def run_finishers(finishers: Sequence[Finisher], out_dir: Path, problem: Any, reporter: Any,
-                  record: dict[str, Any]) -> None:
-    """Call each finisher; a time limit that runs out inside one (the hard deadline's alarm)
-    ends the outputs, never the run: its files are complete, and a warning says how to write
-    the rest later."""
-    for finish in finishers:
+                  record: dict[str, Any], deadline: float | None = None,
+                  structure_values: dict[str, float] | None = None) -> None:
+    """Write the structure files (at ``structure_values``, when given), then call each
+    finisher. A time limit that runs out in them (the hard deadline's alarm, or past the
+    deadline the last alarm of :func:`outputs_window`) ends the outputs, never the run: its
+    files are complete, and a warning says how to write the rest later."""
+    stage = "structure files (structure.cif, structure.vasp)"
+    with outputs_window(deadline):
         try:
-            finish(out_dir, problem, reporter, record)
+            if structure_values is not None:
+                write_structure(problem, structure_values, out_dir, reporter)
+            stage = "figure, calibrated files and report"
+            for finish in finishers:
+                finish(out_dir, problem, reporter, record)
         except TimeLimitReached:
-            reporter.message(f"the time limit ran out while the outputs of {out_dir} (figure, calibrated files, "
-                             f"report) were written; the run's results are complete ('ingrained report --outputs "
-                             f"{out_dir}' writes the rest)", "warning")
-            return
+            rest = (f"'ingrained report --outputs {out_dir}' writes them" if stage.startswith("figure")
+                    else "they and the figure were not written")
+            reporter.message(f"the time limit ran out while the {stage} of {out_dir} were written; best.json, "
+                             f"simulation.npy and progress.csv are complete ({rest})", "warning")
 
 
 @dataclass
@@ -268,8 +275,8 @@ class StartRunner:
                  "replayed": st.replayed, "infeasible": st.infeasible}
         self._write_best(status, force=True, extra=extra)
         record = {**self._best_record(status), **extra}
-        write_structure(self.problem, st.best.values, self.out_dir, self.reporter)
-        run_finishers(self.finishers, self.out_dir, self.problem, self.reporter, record)
+        run_finishers(self.finishers, self.out_dir, self.problem, self.reporter, record,
+                      deadline=self.budget.deadline, structure_values=st.best.values)
         return record
 
     # -- main -----------------------------------------------------------------------------

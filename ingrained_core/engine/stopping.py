@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ingrained_core.engine.deadline import in_finalizer, redeliver_later
+
 CATCHABLE = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
 
 
@@ -28,6 +30,9 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
+    if in_finalizer(frame):  # raised there it would be printed as "Exception ignored" and lost
+        redeliver_later(signum)
+        return
     raise Terminated(signum)
 
 
