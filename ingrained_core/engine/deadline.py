@@ -22,6 +22,7 @@ where Python could only print "Exception ignored" and lose it, is delivered agai
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -60,10 +61,23 @@ class TimeLimitReached(KeyboardInterrupt):
     """The time limit passed while the run was inside an evaluation (or another step)."""
 
 
+_collecting = [False]  # set by the gc callback below while the cyclic collector runs
+
+
+def _note_collection(phase: str, info: dict[str, Any]) -> None:
+    _collecting[0] = phase == "start"
+
+
+gc.callbacks.append(_note_collection)  # finalisers the collector runs may be C-called, without a telling frame
+
+
 def in_finalizer(frame: Any) -> bool:
     """Whether ``frame`` runs inside a finaliser (``__del__``, a ``weakref.finalize`` or a
-    weakref callback), where an exception raised by a signal handler is printed as "Exception
-    ignored" and dropped instead of reaching the run."""
+    weakref callback, or anything the cyclic garbage collector runs), where an exception
+    raised by a signal handler is printed as "Exception ignored" and dropped instead of
+    reaching the run."""
+    if _collecting[0]:
+        return True
     while frame is not None:
         code = frame.f_code
         if code.co_name == "__del__" or (code.co_filename.endswith("weakref.py")

@@ -91,6 +91,38 @@ def test_time_limit_alarm_inside_a_finaliser_is_delivered_again() -> None:
     assert hits == [True]  # the finaliser ran to its end
 
 
+def test_time_limit_alarm_inside_a_collector_run_callback_is_delivered_again() -> None:
+    """A weakref callback called from C by the cyclic collector has no telling frame; the
+    collector's own start/stop callbacks mark it."""
+    import weakref
+
+    hits: list[bool] = []
+
+    def callback(ref: weakref.ref) -> None:
+        t = time.monotonic()
+        while time.monotonic() - t < 0.3:
+            pass
+        hits.append(True)
+
+    class Node:
+        pass
+
+    previous = signal.signal(signal.SIGALRM, dl._raise_time_limit)
+    try:
+        with pytest.raises(dl.TimeLimitReached):
+            a, b = Node(), Node()
+            a.other, b.other = b, a  # a cycle: only the collector frees it
+            keep = weakref.ref(a, callback)
+            del a, b
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            gc.collect()
+            time.sleep(2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert keep() is None and hits == [True]
+
+
 def test_in_finalizer_sees_del_frames() -> None:
     seen: list[bool] = []
 
