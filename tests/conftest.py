@@ -164,6 +164,41 @@ def run_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
     )
 
 
+def run_cli_batch(jobs: list[list[str]], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+                  processes: int = 2, timeout: float = 600) -> list[subprocess.CompletedProcess]:
+    """Run many ``ingrained ARGS`` command lines through the real entry point, in
+    ``processes`` fresh interpreters that each run a share of them one after another
+    (tests/cli_batch.py): one result per job, as :func:`run_cli` gives it. For batches of
+    error cases, whose cost is the interpreter's start-up, not the command."""
+    import json
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
+    where = str(cwd or Path.cwd())
+    shares = [list(range(k, len(jobs), processes)) for k in range(max(1, processes))]
+
+    def run_share(idx: list[int]) -> list[tuple[int, subprocess.CompletedProcess]]:
+        if not idx:
+            return []
+        with tempfile.TemporaryDirectory() as tmp:
+            result = Path(tmp) / "results.json"
+            payload = json.dumps([{"args": [str(a) for a in jobs[i]], "cwd": where} for i in idx])
+            proc = subprocess.run([sys.executable, str(REPO / "tests" / "cli_batch.py"), str(result)],
+                                  input=payload, capture_output=True, text=True, env=full_env,
+                                  timeout=timeout, check=False)
+            assert proc.returncode == 0 and result.exists(), f"the CLI batch driver failed:\n{proc.stderr}"
+            got = json.loads(result.read_text(encoding="utf-8", errors="surrogateescape"))
+        return [(i, subprocess.CompletedProcess(["ingrained", *map(str, jobs[i])], r["returncode"], r["stdout"],
+                                                r["stderr"])) for i, r in zip(idx, got)]
+
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        done = dict(pair for share in pool.map(run_share, shares) for pair in share)
+    return [done[i] for i in range(len(jobs))]
+
+
 @contextmanager
 def plugin_importable(site: Path) -> Iterator[Path]:
     """The example plugin importable in this process for the block (and forgotten after it)."""

@@ -3,19 +3,19 @@ types, out-of-bounds values, min > max, a start outside its bounds, unknown plug
 (with the available ones), broken files; and relative paths resolved against the config
 file whatever the working directory.
 
-All error cases run concurrently once per module; each test checks one.
+All error cases run once per module through the real entry point, in two interpreters that
+each take half of them (``run_cli_batch``); each test checks one.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from ..conftest import run_cli, write_config
+from ..conftest import run_cli_batch, write_config
 from .conftest import assert_user_error
 
 #: case -> (--set overrides, words the one error line must hold)
@@ -125,8 +125,7 @@ def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         elif text is not None:
             (d / name).write_text(text, encoding="utf-8", errors="surrogateescape")
         jobs.append((case, ["fuse", str(d / name), "--out", str(d / "run"), "--quiet"], d / "run"))
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        procs = list(pool.map(lambda j: run_cli(j[1], env={"PYTHONPATH": str(site)}, cwd=root, timeout=120), jobs))
+    procs = run_cli_batch([j[1] for j in jobs], env={"PYTHONPATH": str(site)}, cwd=root)
     return {j[0]: (p, j[2]) for j, p in zip(jobs, procs)}
 
 

@@ -6,20 +6,20 @@ from the real DM3 and TIFF of examples/ at several lengths. No truncated SXM or 
 sample can be made here (no such file exists in the examples and no writer for either
 format is installed), so those two are not tried.
 
-The subprocesses of all cases run concurrently once per module (each takes ~1 s to start);
-the tests then check one case each.
+All cases run once per module through the real entry point, in two interpreters that each
+take half of them (``run_cli_batch``: the start-up, ~1 s of CPU a command, is paid twice,
+not once per case); the tests then check one case each.
 """
 
 from __future__ import annotations
 
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ..conftest import EXAMPLES, real_file, run_cli, write_config
+from ..conftest import EXAMPLES, real_file, run_cli_batch, write_config
 from .conftest import assert_user_error
 
 DM3 = EXAMPLES / "cdte_twin" / "HAADF26.dm3"
@@ -162,9 +162,7 @@ def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             jobs.append((case, "fuse", ["fuse", str(cfg), "--out", str(d / "run"), "--quiet"], d / "run"))
         if (case, "preview") in wanted and case not in FUSE_ONLY:
             jobs.append((case, "preview", ["preview", str(cfg), "--out", str(d / "preview.png")], d / "preview.png"))
-    env = {"PYTHONPATH": str(site)}
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        procs = list(pool.map(lambda j: run_cli(j[2], env=env, cwd=root, timeout=120), jobs))
+    procs = run_cli_batch([j[2] for j in jobs], env={"PYTHONPATH": str(site)}, cwd=root)
     return {(j[0], j[1]): (p, j[3]) for j, p in zip(jobs, procs)}
 
 
@@ -200,7 +198,7 @@ def test_stack_with_a_frame_runs(cli, lattice_npy: Path, tmp_path: Path) -> None
 
 def test_a_complete_real_dm3_still_reads(real, tmp_path: Path) -> None:
     """Cutting only the DM3's closing byte loses no image data: it reads, calibrated (not a false alarm)."""
-    from ingrained_core.builtins.io import read_image
+    from ingrained_core.engine.reading import read_image
 
     src = real("cdte_twin/HAADF26.dm3")
     raw = src.read_bytes()
