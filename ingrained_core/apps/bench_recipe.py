@@ -140,5 +140,6 @@ def published_rank(run_dir: Path, published: Path) -> dict[str, Any] | None:
             found.append({"candidate": e["name"], "rank": r.get("rank"), "stage": r.get("stage"),
                           "fom": r.get("fom"), "status": r.get("status"),
                           "screen_rank": stage_rank(state["screened"], i),
+                          "refine_rank": stage_rank(state["refined"], i) if state.get("refined") else None,
                           "probe_rank": stage_rank(state["probe"], i) if "probe" in state else None})
     return found[0] if found else None

@@ -14,8 +14,11 @@ realisations (:mod:`ingrained_core.builtins.structures.enumerate`). Fusing it:
    instead of spending itself on a Powell line search into the basin nearest the start
    (on Ni/M3B2 the published-equivalent candidate needs shear_x -0.07 from a start of 0:
    after 111 evaluations it is first, at 0.316, where Powell-first left it last of 24);
-3. gives the best ``screen_keep`` the full fit (a resume of their screen run with the
-   configured budget, so no evaluation is repeated);
+3. continues the best ``screen_refine_keep`` to ``screen_refine_budget`` evaluations
+   (successive halving: a short screen separates the good basins from the bad, not the
+   good candidates from each other), then gives the best ``screen_keep`` of them the full
+   fit (each stage a resume of the candidate's run with a larger budget, so no evaluation
+   is repeated);
 4. ranks them (``ranking.csv``, ``ranking.md``, ``contact_sheet.png``, the machinery of
    :mod:`.screen`) and makes the run directory the winner's: its ``config.toml``,
    ``best.json`` (with ``screen`` — the winner, its choices, the ranking — and
@@ -209,7 +212,9 @@ def fuse_screened(cfg: RunConfig, out: str | Path, plan: Plan, *, force: bool = 
         (out / STATE).unlink(missing_ok=True)
     budget = plan.options.screen_budget or default_budget(cfg, plan)
     full = cfg.optimizer.max_evals or 10**9
+    refine_budget = min(plan.options.screen_refine_budget or 4 * budget, full)
     state = {"kind": "recipe-screen", "budget": budget, "keep": plan.options.screen_keep, "full_max_evals": full,
+             "refine_keep": plan.options.screen_refine_keep, "refine_budget": refine_budget, "refined": {},
              "entries": plan.entries, "config": {**cfg.model_dump(mode="json"),
                                                  "base_dir": str(cfg.base_dir) if cfg.base_dir else None},
              "screened": {}, "full": {}, "probe_keep": plan.options.screen_probe_keep,
@@ -237,17 +242,25 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
     entries = state["entries"]
     executor = cfg.optimizer.executor
     scheduler = scheduler or getattr(cfg.optimizer, "scheduler", None)
+    refine_keep = int(state.get("refine_keep") or 0)  # absent in a screen.json of an older version
+    refine = f", the best {refine_keep} continued to {state['refine_budget']}" if refine_keep else ""
     reporter.message(f"ingrained fuse: screening {len(entries)} structure candidates of the recipe "
-                     f"({state['budget']} evaluations each, the best {state['keep']} fitted fully) -> {out}")
+                     f"({state['budget']} evaluations each{refine}, the best {state['keep']} fitted fully) -> {out}")
     probe_keep = state.get("probe_keep")
     if probe_keep and len(entries) > probe_keep and "probe" not in state:
         state["probe"] = _probe(cfg, entries, int(state.get("probe_points") or 1), int(probe_keep), reporter)
         _write_state(out, state)
-    for stage, max_evals in (("screened", state["budget"]), ("full", state["full_max_evals"])):
-        if stage == "full":
-            ok = sorted((int(i), r) for i, r in state["screened"].items() if r["status"] == "finished")
+    stages = [("screened", state["budget"])]
+    if refine_keep > state["keep"] and state.get("refine_budget", 0) > state["budget"]:
+        stages.append(("refined", state["refine_budget"]))
+    stages.append(("full", state["full_max_evals"]))
+    for k, (stage, max_evals) in enumerate(stages):
+        if stage in ("refined", "full"):
+            before = stages[k - 1][0]
+            ok = sorted((int(i), r) for i, r in state[before].items() if r["status"] == "finished")
             ok.sort(key=lambda t: (t[1]["fom"], t[0]))
-            todo_idx = [i for i, _ in ok[: state["keep"]]]
+            todo_idx = [i for i, _ in ok[: refine_keep if stage == "refined" else state["keep"]]]
+            state.setdefault(stage, {})
         elif "probe" in state:
             probed = [(r["fom"], i) for i, r in enumerate(state["probe"]) if math.isfinite(r["fom"])]
             todo_idx = sorted(i for _, i in sorted(probed)[:probe_keep])
@@ -272,8 +285,8 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
                 _write_state(out, state)
                 return FuseResult({"status": "interrupted", "stop_reason": "interrupted", "candidate": name}, out, [])
             else:
-                reporter.message(f"candidate {name} ({'full fit' if stage == 'full' else 'screen'}): "
-                                 f"FOM {rec['fom']:.5f} ({rec['evaluations']} evaluations)")
+                what = {"full": "full fit", "refined": "refine", "screened": "screen"}[stage]
+                reporter.message(f"candidate {name} ({what}): FOM {rec['fom']:.5f} ({rec['evaluations']} evaluations)")
             state[stage][str(i)] = rec
             _write_state(out, state)
     return _finish(out, state, reporter)
@@ -308,7 +321,7 @@ def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
     entries = state["entries"]
     rows = []
     for i, e in enumerate(entries):
-        rec = state["full"].get(str(i)) or state["screened"].get(str(i))
+        rec = state["full"].get(str(i)) or state.get("refined", {}).get(str(i)) or state["screened"].get(str(i))
         if rec is None and "probe" in state:  # pruned by the probe: listed, never the winner
             pr = state["probe"][i]
             rec = {"index": i, "fom": pr["fom"], "d_trans": "", "d_sim": math.nan, "evaluations": pr["evaluations"],
@@ -318,6 +331,7 @@ def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
             continue
         row = {**rec, "candidate": e["name"], "index": i,
                "stage": ("full fit" if str(i) in state["full"] else
+                         "refine" if str(i) in state.get("refined", {}) else
                          "screen" if str(i) in state["screened"] else "probe")}
         rows.append(row)
     ranked = rank_rows(rows)
@@ -337,6 +351,8 @@ def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
                                    if winner["choices"] else {"candidate": winner["candidate"], "file": True})
     record["screen"] = {
         "winner": winner["name"], "candidates": len(entries), "budget": state["budget"], "keep": state["keep"],
+        "refine": ({"keep": int(state.get("refine_keep") or 0), "budget": state.get("refine_budget")}
+                   if state.get("refined") else None),
         "probe": ({"keep": state["probe_keep"], "points": state["probe_points"]} if "probe" in state else None),
         "placement_range": winner.get("placement_range"),
         "ranking": [{"rank": r["rank"], "candidate": r["candidate"], "fom": r["fom"], "stage": r.get("stage"),

@@ -1,6 +1,7 @@
 """The ``[structure]`` keys of a recipe screen, which the core takes before the structure
 builder sees its section: ``screen``, ``screen_budget``, ``screen_keep``, ``screen_limit``
-and ``also`` (see docs/structures.md, "Screening a recipe at fuse time")."""
+``screen_refine_keep``, ``screen_refine_budget``, the probe's and placement keys and
+``also`` (see docs/structures.md, "Screening a recipe at fuse time")."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ingrained_core.plugin.errors import ConfigError
 
 SCREEN_KEYS = ("screen", "screen_budget", "screen_keep", "screen_limit", "also", "screen_placement", "screen_probe_keep",
-               "screen_probe_points")
+               "screen_probe_points", "screen_refine_keep", "screen_refine_budget")
 
 
 class ScreenOptions(BaseModel):
@@ -24,9 +25,16 @@ class ScreenOptions(BaseModel):
         "auto", description="'auto': every distinct candidate when there is more than one; 'none': build the "
         "recipe once ('auto' choices); a list: those candidate indices only")
     screen_budget: int | None = Field(
-        None, ge=1, description="evaluations per candidate in the screen (default: one scan round of the free "
-        "parameters, 4 per free parameter + 1)")
-    screen_keep: int = Field(3, ge=1, description="candidates given the full fit (the best of the screen)")
+        None, ge=1, description="evaluations per candidate in the screen (default: one scan-powell scan round of "
+        "the free parameters and a short line search, 13 per free parameter + 20)")
+    screen_keep: int = Field(3, ge=1, description="candidates given the full fit (the best of the screen, or of "
+                             "the refine stage)")
+    screen_refine_keep: int = Field(
+        8, ge=0, description="successive halving: the best of the screen continued to screen_refine_budget "
+        "evaluations before the best screen_keep of them get the full fit (0, or no more screened candidates "
+        "than screen_keep: no refine stage)")
+    screen_refine_budget: int | None = Field(
+        None, ge=1, description="evaluations per candidate in the refine stage, in all (default: 4 x screen_budget)")
     screen_limit: int = Field(200, ge=1, description="more distinct candidates than this is an error")
     screen_placement: Literal["free", "fixed"] = Field(
         "free", description="'free': each candidate's fit frees the model's vertical placement cell_shift within "

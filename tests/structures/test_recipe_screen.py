@@ -94,9 +94,15 @@ def test_screen_outputs_resume_and_simulate_from_run(tmp_path: Path) -> None:
     run = tmp_path / "run"
     # not candidate 3 (upper cut 5): inside the 61-px crop it is candidate 1 moved down by
     # cell_shift -1.44 Å, which the screen's first scan finds, and the two tie within the noise
-    _fuse(_config(tmp_path, exp, screen=[0, 1, 2], screen_budget=3, screen_keep=1), run)
+    _fuse(_config(tmp_path, exp, screen=[0, 1, 2], screen_budget=3, screen_keep=1, screen_refine_keep=2,
+                  screen_refine_budget=6), run)
     best = json.loads((run / "best.json").read_text())
     assert best["screen"]["candidates"] == 3 and best["structure_choices"]["candidate"] == 1
+    # successive halving: 3 screened (3 evaluations), the best 2 refined (6), the best 1 fitted (10)
+    assert best["screen"]["refine"] == {"keep": 2, "budget": 6}
+    assert sorted(r["stage"] for r in best["screen"]["ranking"]) == ["full fit", "refine", "screen"]
+    logged = sorted(len((c / "progress.csv").read_text().splitlines()) - 1 for c in (run / "candidates").iterdir())
+    assert logged == [3, 6, 10]
     assert best["structure_choices"]["slab_1"]["termination_index"] is not None
     import tomllib
 

@@ -158,6 +158,9 @@ def model_density(
     xy2 = np.einsum("pd,pd->p", xy_ab, xy_ab)
     normal = np.cross(cell[0], cell[1])
     normal /= np.linalg.norm(normal)
+    # Only the grid points a term can reach are computed (the others would add exactly 0):
+    # the columns' in-plane positions, and each image's in-plane offset from them.
+    xy_in = xy_ab - np.outer(xy_ab @ normal, normal)
     for site in structure:
         w = weights[site.specie.symbol] * amp
         for i in range(-n_img[0], n_img[0] + 1):
@@ -169,13 +172,22 @@ def model_density(
                     if ks.size == 0:
                         continue
                     rel = rel[ks]
+                    # a column p is out of reach of every layer when its in-plane distance to
+                    # each layer's in-plane offset is >= r_cut (|r| >= its in-plane part)
+                    rel_in = rel - np.outer(rel @ normal, normal)
+                    lo, hi = rel_in.min(axis=0), rel_in.max(axis=0)
+                    gap = np.maximum(np.maximum(-(xy_in + hi), xy_in + lo), 0.0)  # distance to the offsets' box
+                    rows = np.nonzero(np.einsum("pd,pd->p", gap, gap) < r_cut * r_cut)[0]
+                    if rows.size == 0:
+                        continue
+                    xy = xy_ab[rows]
                     # |xy + rel|^2 = |xy|^2 + 2 xy·rel + |rel|^2
-                    d2 = xy2[:, None] + 2.0 * (xy_ab @ rel.T) + np.einsum("kd,kd->k", rel, rel)[None, :]
+                    d2 = xy2[rows, None] + 2.0 * (xy @ rel.T) + np.einsum("kd,kd->k", rel, rel)[None, :]
                     near = d2 < r_cut * r_cut
                     if not near.any():
                         continue
                     d = np.sqrt(np.maximum(d2, 0.0))
-                    rho[:, ks] += w * np.where(near, np.exp(-2.0 * kappa * d), 0.0)
+                    rho[np.ix_(rows, ks)] += w * np.where(near, np.exp(-2.0 * kappa * d), 0.0)
     values = rho.reshape(na, nb, nc)
     return Density(
         values=values,
