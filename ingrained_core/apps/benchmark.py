@@ -353,7 +353,7 @@ def run_case(case: Case, *, time_limit: float, runs_dir: Path, samples: int, ove
         from ingrained_core.apps.bench_recipe import published_rank
 
         scr = best["screen"]
-        record["screen"] = {k: scr.get(k) for k in ("winner", "candidates", "budget", "keep", "probe",
+        record["screen"] = {k: scr.get(k) for k in ("winner", "candidates", "budget", "keep", "refine", "probe",
                                                      "placement_range")}
         record["screen"]["structure_choices"] = best.get("structure_choices")
         record["screen"]["published_equivalent"] = published_rank(run_dir, cfg_path.parent / "bicrystal.POSCAR.vasp")
