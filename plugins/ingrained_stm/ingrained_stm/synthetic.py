@@ -186,8 +186,9 @@ def model_density(
                     near = d2 < r_cut * r_cut
                     if not near.any():
                         continue
-                    d = np.sqrt(np.maximum(d2, 0.0))
-                    rho[np.ix_(rows, ks)] += w * np.where(near, np.exp(-2.0 * kappa * d), 0.0)
+                    block = np.zeros(d2.shape)
+                    block[near] = w * np.exp(-2.0 * kappa * np.sqrt(np.maximum(d2[near], 0.0)))
+                    rho[np.ix_(rows, ks)] += block
     values = rho.reshape(na, nb, nc)
     return Density(
         values=values,
