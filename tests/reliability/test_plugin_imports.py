@@ -81,8 +81,14 @@ def test_a_real_interrupt_still_interrupts() -> None:
         for _ in range(1000):
             pass
 
-    with pytest.raises(KeyboardInterrupt):
-        _isolated("some-plugin", "at import", import_interrupted)
+    # Python's own Ctrl-C handler, also when the suite was started with SIGINT ignored (a
+    # shell's background job)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _isolated("some-plugin", "at import", import_interrupted)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
     def raises_itself() -> None:
         raise KeyboardInterrupt

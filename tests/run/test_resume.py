@@ -31,9 +31,12 @@ LONG_RUN = ["--set", 'optimizer.name="scan-powell"', "--set", "optimizer.options
 
 def _start_fuse(cfg: Path, run: Path, site: Path, extra: list[str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(site)])}  # this checkout first
+    # SIGINT as a terminal gives it: a shell starts background jobs with SIGINT ignored, and a
+    # suite launched that way would hand the ignore on to the run under test
     return subprocess.Popen([sys.executable, "-m", "ingrained_core", "fuse", str(cfg), "--out", str(run), "--quiet",
                              *(extra or [])],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_rows(path: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
