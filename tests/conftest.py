@@ -154,14 +154,18 @@ def pytest_configure(config: pytest.Config) -> None:
 def run_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``python -m ingrained_core ARGS`` in a subprocess and capture its output."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    # the checkout under test first (not an installed copy of ingrained)
-    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-m", "ingrained_core", *args],
-        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout, check=False,
+        capture_output=True, text=True, env=_cli_env(env), cwd=cwd, timeout=timeout, check=False,
     )
+
+
+def _cli_env(env: dict[str, str] | None) -> dict[str, str]:
+    """This environment plus ``env``, with the checkout under test first on PYTHONPATH (not
+    an installed copy of ingrained)."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
+    return full_env
 
 
 def run_cli_batch(jobs: list[list[str]], *, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -174,9 +178,7 @@ def run_cli_batch(jobs: list[list[str]], *, env: dict[str, str] | None = None, c
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
+    full_env = _cli_env(env)
     where = str(cwd or Path.cwd())
     shares = [list(range(k, len(jobs), processes)) for k in range(max(1, processes))]
 

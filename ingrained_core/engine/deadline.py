@@ -125,7 +125,7 @@ def hard_deadline(deadline: float | None) -> Iterator[None]:
         except OSError:
             watcher = None
     try:
-        with _alarm(deadline):
+        with _alarm(deadline + ALARM_GRACE_S):
             yield
     finally:
         if watcher is not None:
@@ -138,20 +138,26 @@ def alarm_at(deadline: float | None) -> Iterator[None]:
     """Layer 2 alone, for a start run in a pool worker (the main thread of its process): a
     ``SIGALRM`` at ``deadline + ALARM_GRACE_S`` raises :class:`TimeLimitReached`. Nothing
     when a timer is already armed (the command's own :func:`hard_deadline`)."""
-    if (deadline is None or threading.current_thread() is not threading.main_thread()
-            or not hasattr(signal, "SIGALRM") or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
+    if deadline is None or not _free_timer():
         yield
         return
-    with _alarm(deadline):
+    with _alarm(deadline + ALARM_GRACE_S):
         yield
+
+
+def _free_timer() -> bool:
+    """Whether this thread can arm a SIGALRM now: the main thread, a platform with SIGALRM,
+    and no timer already armed."""
+    return (threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
+            and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
 
 
 @contextmanager
-def _alarm(deadline: float) -> Iterator[None]:
-    """SIGALRM at ``deadline + ALARM_GRACE_S`` raises :class:`TimeLimitReached`; disarmed and
-    the previous handler restored when the block ends."""
+def _alarm(at: float) -> Iterator[None]:
+    """SIGALRM at epoch ``at`` raises :class:`TimeLimitReached`; disarmed and the previous
+    handler restored when the block ends."""
     previous = signal.signal(signal.SIGALRM, _raise_time_limit)
-    signal.setitimer(signal.ITIMER_REAL, max(deadline + ALARM_GRACE_S - time.time(), 0.001))
+    signal.setitimer(signal.ITIMER_REAL, max(at - time.time(), 0.001))
     try:
         yield
     finally:
@@ -166,18 +172,11 @@ def outputs_window(deadline: float | None) -> Iterator[None]:
     ``deadline + KILL_AFTER_S - OUTPUT_MARGIN_S`` raises :class:`TimeLimitReached` in them,
     which the caller turns into a warning, before the watchdog would stop the command with
     SIGTERM. Nothing while the run's own alarm is still armed (it comes first)."""
-    if (deadline is None or threading.current_thread() is not threading.main_thread()
-            or not hasattr(signal, "SIGALRM") or signal.getitimer(signal.ITIMER_REAL)[0] > 0
-            or time.time() < deadline):
+    if deadline is None or time.time() < deadline or not _free_timer():
         yield
         return
-    previous = signal.signal(signal.SIGALRM, _raise_time_limit)
-    signal.setitimer(signal.ITIMER_REAL, max(deadline + KILL_AFTER_S - OUTPUT_MARGIN_S - time.time(), 0.001))
-    try:
+    with _alarm(deadline + KILL_AFTER_S - OUTPUT_MARGIN_S):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager
