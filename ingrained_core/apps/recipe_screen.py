@@ -47,6 +47,8 @@ from ingrained_core.plugin import files as atomic
 from ingrained_core.plugin.errors import ConfigError, IngrainedError
 
 STATE = "screen.json"
+#: the stages' records in screen.json and their names in the ranking, the last stage first
+STAGE_LABELS = {"full": "full fit", "refined": "refine", "screened": "screen"}
 WINNER_FILES = ("config.toml", "best.json", "experiment.npy", "simulation.npy", "fused.png", "structure.cif",
                 "structure.vasp", "strain.json", "progress.csv")
 
@@ -285,8 +287,7 @@ def _continue(out: Path, state: dict[str, Any], reporter: Any, scheduler: str | 
                 _write_state(out, state)
                 return FuseResult({"status": "interrupted", "stop_reason": "interrupted", "candidate": name}, out, [])
             else:
-                what = {"full": "full fit", "refined": "refine", "screened": "screen"}[stage]
-                reporter.message(f"candidate {name} ({what}): FOM {rec['fom']:.5f} ({rec['evaluations']} evaluations)")
+                reporter.message(f"candidate {name} ({STAGE_LABELS[stage]}): FOM {rec['fom']:.5f} ({rec['evaluations']} evaluations)")
             state[stage][str(i)] = rec
             _write_state(out, state)
     return _finish(out, state, reporter)
@@ -330,9 +331,8 @@ def _finish(out: Path, state: dict[str, Any], reporter: Any) -> FuseResult:
         if rec is None:
             continue
         row = {**rec, "candidate": e["name"], "index": i,
-               "stage": ("full fit" if str(i) in state["full"] else
-                         "refine" if str(i) in state.get("refined", {}) else
-                         "screen" if str(i) in state["screened"] else "probe")}
+               "stage": next((label for key, label in STAGE_LABELS.items() if str(i) in state.get(key, {})),
+                             "probe")}
         rows.append(row)
     ranked = rank_rows(rows)
     write_ranking(out, ranked)
