@@ -121,7 +121,11 @@ def time_blocks(problem: Any, values: list[dict[str, float]], blocks: int = 4) -
     """Seconds per evaluation of ``values``, in ``blocks`` blocks with the reference
     workload timed before the first and after every block; the ratio to the reference is
     the median over blocks of (block median) / (mean of the two references around it), so a
-    change in the machine's load during the measurement hits both sides of each ratio alike."""
+    change in the machine's load during the measurement hits both sides of each ratio alike.
+    Fewer values than blocks: one block a value (no block is ever empty)."""
+    if not values:
+        raise ValueError("time_blocks needs at least one parameter set to time")
+    blocks = max(1, min(blocks, len(values)))
     ref_rng = np.random.default_rng(0)
     references = [reference_workload(ref_rng)]
     times: list[float] = []

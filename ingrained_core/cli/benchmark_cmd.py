@@ -24,7 +24,7 @@ def _mode_help(axis: str, what: str) -> str:
                    "there gets -2, -3, ...) [default: a new ./ingrained-benchmark-<YYYYmmdd-HHMMSS>/]")
 @click.option("--runs", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="folder for the cases' run directories [default: runs/ in the output folder]")
-@click.option("--samples", type=int, default=100, show_default=True,
+@click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True,
               help="distinct-parameter evaluations timed per case")
 @click.option("--structure", "structure", default="published", show_default=True,
               help=_mode_help("structure", "where the structure comes from"))

@@ -139,3 +139,23 @@ def test_the_recipe_and_auto_modes_change_what_the_issue_says() -> None:
     cfg, _ = case_config(CASES["cu2o"], time_limit=5, overrides=[], modes={**DEFAULTS_, "start": "auto"})
     spec = cfg.forward_model.params["pixel_size"]
     assert spec.auto and (spec.min, spec.max) == (0.05, 0.4)  # the example narrows them to 0.2-0.4
+
+
+def test_fewer_samples_than_timing_blocks_still_time_every_block(lattice_case: Path) -> None:
+    """``--samples 3`` used to end in a StatisticsError (an empty block of the four)."""
+    from ingrained_core.apps.benchmark import time_evaluations
+    from ingrained_core.engine.config import load_config
+    from ingrained_core.engine.problem import build_problem
+
+    problem = build_problem(load_config(lattice_case))
+    out = time_evaluations(problem, 3)
+    assert out["samples"] == 3 and len(out["block_ratios"]) == 3 and len(out["references_s"]) == 4
+    assert all(r > 0 for r in out["block_ratios"])
+
+
+def test_samples_below_one_is_a_clear_cli_error() -> None:
+    from ..conftest import run_cli
+
+    proc = run_cli(["benchmark", "--cases", "twin", "--samples", "0"])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--samples" in proc.stderr and "0" in proc.stderr
