@@ -88,7 +88,10 @@ def test_absurd_starts_beside_auto_give_the_same_start_json(tmp_path, twin_model
     assert [c["source"] for c in a["candidates"]][-1] == "calibration"
     stage = a["global_stage"]
     assert stage["evaluations"] >= 4 and stage["evaluations"] % 2 == 0  # (1 + around) per candidate, calibration too
-    assert a["start"] == stage["best"]["values"] == stage["ranking"][0]["values"]
+    assert a["start_estimated"] == stage["best"]["values"] == stage["ranking"][0]["values"]
+    # the local search starts from the winner's undistorted similarity (start_distortion "none")
+    assert a["start_distortion"] == "none"
+    assert all(a["start"][n] == 0.0 for n in ("shear_x", "shear_y", "stretch_x", "stretch_y"))
     assert stage["best"]["fom"] == min(r["fom"] for r in stage["ranking"] if r["fom"] is not None)
     # the resolved config holds numbers only (what config.toml records)
     specs = plain.config.forward_model.params

@@ -30,10 +30,10 @@ class AutoStartConfig(BaseModel):
     max_peaks: int = Field(24, ge=4, le=200, description="strongest Fourier peaks used per image")
     min_peak_ratio: float = Field(30.0, gt=1, description="a peak must stand this many times above the power "
                                   "spectrum's median at its spatial frequency")
-    start_distortion: Literal["auto", "estimate", "none"] = Field(
-        "auto", description="where the local search starts in shear and stretch: \"estimate\" = the winner's "
-        "estimated values; \"none\" = its undistorted similarity (the lattice's scale and orientation, shear and "
-        "stretch 0, the estimate kept in start.json); \"auto\" = \"none\" when rotation is estimated (rotation and "
-        "shear then trade, see docs/autostart.md), else \"estimate\"")
+    start_distortion: Literal["none", "estimate", "auto"] = Field(
+        "none", description="where the local search starts in shear and stretch: \"none\" = the winner's "
+        "undistorted similarity (the lattice's scale and orientation, shear and stretch 0; the estimate kept in "
+        "start.json as start_estimated); \"estimate\" = the winner's estimated values; \"auto\" = \"none\" "
+        "when rotation is estimated, else \"estimate\" (the rule before 2026-12, see docs/autostart.md)")
     calibration_tolerance: float = Field(0.10, ge=0, description="warn when the fitted pixel size differs from "
                                          "the file's calibration by more than this fraction")
