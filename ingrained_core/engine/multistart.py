@@ -17,8 +17,8 @@ import numpy as np
 
 from ingrained_core.engine.config import RunConfig
 from ingrained_core.engine.lock import Fence
-from ingrained_core.engine.payload import config_from_payload, config_to_payload
-from ingrained_core.engine.problem import Problem, build_problem
+from ingrained_core.engine.payload import config_to_payload
+from ingrained_core.engine.problem import Problem
 from ingrained_core.engine.progress import read_progress
 from ingrained_core.engine.reporting import Reporter
 from ingrained_core.engine.start_runner import Budget, Finisher, StartRunner
@@ -39,10 +39,14 @@ def start_points(problem: Problem, starts: int, seed: int) -> list[np.ndarray]:
 def run_start_task(config_data: dict[str, Any], out_dir: str, start_index: int, x0: list[float],
                    budget: dict[str, Any], finishers: Sequence[Finisher] = (),
                    fence: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One start as an independent task (process pool or dask worker); returns its best record."""
+    """One start as an independent task (process pool or dask worker); returns its best record.
+
+    The problem comes from the worker's last one when the config is the same
+    (:mod:`.problem_cache`): the starts of a run build it once per worker."""
+    from ingrained_core.engine.problem_cache import cached_problem
     from ingrained_core.engine.reporting import QuietReporter
 
-    problem = build_problem(config_from_payload(config_data))
+    problem = cached_problem(config_data)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runner = StartRunner(problem, out, np.asarray(x0), Budget(**budget), QuietReporter(f"start {start_index:02d}"), start_index,
@@ -72,6 +76,10 @@ def execute_starts(cfg: RunConfig, run_dir: Path, points: list[np.ndarray], budg
             reporter.message(f"start {i:02d}: FOM {rec['fom']:.5f} after {rec['evaluations']} evaluations "
                              f"({rec['stop_reason']})")
             results.append(rec)
+    if executor == "serial" or len(tasks) <= 1:  # the starts ran here: do not keep their problem
+        from ingrained_core.engine.problem_cache import clear
+
+        clear()
     return results
 
 
