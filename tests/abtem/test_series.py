@@ -159,3 +159,21 @@ max_evals = 2
     assert scan["chosen"] == pytest.approx(2 * PERIOD, abs=1e-3) and len(scan["rows"]) == 3
     foms = [r["fom"] for r in scan["rows"]]
     assert foms[1] == min(foms)
+
+
+#: Room-temperature B (Å²) of elemental crystals from an independent tabulation: V. F. Sears
+#: and S. A. Shelley, Acta Cryst. A47 (1991) 441 (the values as listed there).
+SEARS_SHELLEY_1991_B = {"Al": 0.81, "Si": 0.52, "Fe": 0.34, "Ni": 0.34, "Cu": 0.56, "Ge": 0.61, "Mo": 0.220,
+                        "Ag": 0.73, "W": 0.161, "Pt": 0.37, "Au": 0.62, "Pb": 2.11}
+
+
+def test_debye_waller_table_agrees_with_an_independent_tabulation() -> None:
+    """A typo in the table (a factor of ten, a swapped row) shows against another source's
+    values for the same crystals; the two tabulations differ by up to ~25 % (Mo)."""
+    from ingrained_abtem.thermal import DEBYE_WALLER_B
+
+    common = sorted(set(DEBYE_WALLER_B) & set(SEARS_SHELLEY_1991_B))
+    assert len(common) >= 10
+    for el in common:
+        ours, theirs = DEBYE_WALLER_B[el], SEARS_SHELLEY_1991_B[el]
+        assert abs(ours - theirs) / theirs <= 0.25, f"{el}: {ours} Å² against {theirs} Å² (Sears & Shelley 1991)"
