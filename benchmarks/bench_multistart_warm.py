@@ -55,10 +55,10 @@ def _warm_worker(payload: dict, out_dir: str, x0: list[float], evals: int) -> in
     """Build (keep) the problem and run one short start: this worker's caches filled."""
     from ingrained_core.engine.multistart import run_start_task
     from ingrained_core.engine.problem_cache import prepare_worker
+    from ingrained_core.engine.start_runner import Budget
 
     prepare_worker(payload)
-    run_start_task(payload, f"{out_dir}/{os.getpid()}", 99, x0, {"max_evals": evals, "deadline": None,
-                                                                "target_fom": None})
+    run_start_task(payload, f"{out_dir}/{os.getpid()}", 99, x0, Budget(max_evals=evals).payload())
     return os.getpid()
 
 
@@ -87,7 +87,9 @@ def start_task(payload: dict, out_dir: str, index: int, x0: list[float], budget:
 
 
 def _tasks(payload: dict, out: Path, points: list, evals: int) -> list[tuple]:
-    budget = {"max_evals": evals, "deadline": None, "target_fom": None}
+    from ingrained_core.engine.start_runner import Budget
+
+    budget = Budget(max_evals=evals).payload()
     return [(payload, str(out / "starts" / f"{i:02d}"), i, p.tolist(), budget) for i, p in enumerate(points)]
 
 
@@ -134,17 +136,16 @@ def warm_dask(payload: dict, points: list, args: argparse.Namespace, out: Path) 
         client.wait_for_workers(args.workers)
         warmed = client.run(_warm_worker, payload, str(out / "warmup"), points[0].tolist(), args.warmup_evals)
         t0 = time.perf_counter()
-        records = [rec for _, rec, err in dask_map(start_task, _tasks(payload, out, points, args.evals),
-                                                   client=client) if err is None or _raise(err)]
+        records = []
+        for _, rec, err in dask_map(start_task, _tasks(payload, out, points, args.evals), client=client):
+            if err is not None:
+                raise err
+            records.append(rec)
         wall = time.perf_counter() - t0
     finally:
         client.close()
         cluster.close()
     return {"wall_s": wall, "workers_seen": len(warmed), **_summary(records, out)}
-
-
-def _raise(err: BaseException) -> bool:
-    raise err
 
 
 def cold(executor: str, args: argparse.Namespace, out: Path) -> dict:
@@ -153,9 +154,9 @@ def cold(executor: str, args: argparse.Namespace, out: Path) -> dict:
 
     overrides = [*CROP, f'optimizer.executor="{executor}"', f"optimizer.workers={args.workers}",
                  "optimizer.time_limit=3600"]
-    t0 = time.perf_counter()
     from ingrained_core.engine.reporting import QuietReporter
 
+    t0 = time.perf_counter()
     result = fuse(CONFIG, out, overrides=overrides, starts=args.starts, seed=0, max_evals=args.evals, force=True,
                   reporter=QuietReporter("cold"))
     wall = time.perf_counter() - t0

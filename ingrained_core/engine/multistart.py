@@ -76,10 +76,9 @@ def execute_starts(cfg: RunConfig, run_dir: Path, points: list[np.ndarray], budg
             reporter.message(f"start {i:02d}: FOM {rec['fom']:.5f} after {rec['evaluations']} evaluations "
                              f"({rec['stop_reason']})")
             results.append(rec)
-    if executor == "serial" or len(tasks) <= 1:  # the starts ran here: do not keep their problem
-        from ingrained_core.engine.problem_cache import clear
+    from ingrained_core.engine.problem_cache import clear
 
-        clear()
+    clear()  # where the starts ran here (serially), this process does not keep their problem
     return results
 
 

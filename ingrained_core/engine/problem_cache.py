@@ -8,7 +8,7 @@ problem it built last and hands it to its next task when that task's config and 
 files are the same, so 8 starts on 2 workers build the problem twice, not 8 times.
 
 Why it is safe: an evaluation is a deterministic function of the parameters (resume relies
-on it; docs/plugin-contract.md), and the caches inside a problem (the registration's
+on it; docs/plugin-authors.md), and the caches inside a problem (the registration's
 spectra of the experiment) hold functions of the experiment alone, never of parameters.
 The key is a hash of the whole config payload and of the size and modification time of
 every file it names, so an edited image or structure is read again. Only one problem is
@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def _files_named(data: Any, base: Path) -> list[tuple[str, int, int]]:
             st = p.stat()
         except (OSError, ValueError):
             return out
-        if p.is_file():
+        if stat.S_ISREG(st.st_mode):
             out.append((str(p), st.st_size, st.st_mtime_ns))
     return out
 
@@ -57,8 +58,8 @@ def problem_key(config_data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def cached_problem(config_data: dict[str, Any]) -> Any:
-    """The problem of ``config_data``: this thread's last one when the key matches, else
+def _kept(config_data: dict[str, Any]) -> tuple[str, Any]:
+    """(key, problem) of ``config_data``: this thread's last one when the key matches, else
     built (and kept in its place)."""
     from ingrained_core.engine.payload import config_from_payload
     from ingrained_core.engine.problem import build_problem
@@ -66,19 +67,23 @@ def cached_problem(config_data: dict[str, Any]) -> Any:
     key = problem_key(config_data)
     last = getattr(_KEPT, "last", None)
     if last is not None and last[0] == key:
-        return last[1]
+        return last
     _KEPT.last = None  # the old problem's memory is freed before the new one is built
-    problem = build_problem(config_from_payload(config_data))
-    _KEPT.last = (key, problem)
-    return problem
+    _KEPT.last = (key, build_problem(config_from_payload(config_data)))
+    return _KEPT.last
+
+
+def cached_problem(config_data: dict[str, Any]) -> Any:
+    """The problem of ``config_data``: this thread's last one when the config and its files
+    are the same, else built (and kept in its place)."""
+    return _kept(config_data)[1]
 
 
 def prepare_worker(config_data: dict[str, Any]) -> str:
     """Build (or find) the problem of ``config_data`` in this process ahead of its tasks: a
     warm worker (``Client.run(prepare_worker, payload)`` on dask, a process pool's
     ``initializer``). Returns the key."""
-    cached_problem(config_data)
-    return problem_key(config_data)
+    return _kept(config_data)[0]
 
 
 def clear() -> None:
