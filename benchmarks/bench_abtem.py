@@ -137,24 +137,39 @@ def bench_settings(name: str, structure, calls: int) -> dict:
 
 
 def plot_thickness_scan(record_path: str | Path, png: str | Path) -> Path:
-    """FOM against thickness (the scans at the start and at the best) from a refine-<date>.json."""
+    """FOM against thickness (the scans at the start and at the best) from a refine-<date>.json;
+    with a defocus series, at the chosen defocus, and beside it the FOM against defocus at
+    the chosen thickness."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     data = json.loads(Path(record_path).read_text())
-    fig, ax = plt.subplots(figsize=(6.0, 3.6), dpi=120)
+    focal = any("defocus" in r for rec in data["cases"] for r in rec["multislice"]["thickness_scan_at_best"])
+    fig, axes = plt.subplots(1, 2 if focal else 1, figsize=(10.0 if focal else 6.0, 3.6), dpi=120, squeeze=False)
+    ax = axes[0, 0]
     for rec in data["cases"]:
         ms = rec["multislice"]
+        focus, depth = ms.get("defocus"), ms["thickness"]
         for key, style, label in (("thickness_scan_at_start", "o--", "at the convolution fit"),
                                   ("thickness_scan_at_best", "s-", "at the refined best")):
-            rows = [r for r in ms[key] if r["fom"] < 10]
+            rows = [r for r in ms[key] if r["fom"] < 10 and r.get("defocus", focus) == focus]
+            at = f" (defocus {focus:g} Å)" if focal else ""
             ax.plot([r["thickness"] for r in rows], [r["fom"] for r in rows], style, ms=4,
-                    label=f"{rec['case']}: {label}")
-        ax.axhline(rec["convolution"]["fom"], color="grey", lw=0.8, ls=":", label=f"{rec['case']}: convolution fit")
-        if rec["case"] == "twin":
-            ax.axhline(0.17869, color="k", lw=0.8, ls="-.", label="paper (0.17869)")
+                    label=f"{rec['case']}: {label}{at}")
+            if focal:
+                rows = [r for r in ms[key] if r["fom"] < 10 and abs(r["thickness"] - depth) < 1e-3]
+                axes[0, 1].plot([r["defocus"] for r in rows], [r["fom"] for r in rows], style, ms=4,
+                                label=f"{rec['case']}: {label} ({depth:.1f} Å)")
+        for a in axes[0]:
+            a.axhline(rec["convolution"]["fom"], color="grey", lw=0.8, ls=":", label=f"{rec['case']}: convolution fit")
+            if rec["case"] == "twin":
+                a.axhline(0.17869, color="k", lw=0.8, ls="-.", label="paper (0.17869)")
+    if focal:
+        axes[0, 1].set_xlabel("probe defocus (Å, positive = underfocus)")
+        axes[0, 1].set_ylabel("FOM (0.1 d_trans + d_sim)")
+        axes[0, 1].legend(fontsize=6)
     opts = data["cases"][0]["multislice"]["options"]
     settings = data["cases"][0]["settings"]
     params = data["cases"][0]["multislice"]["params"]
@@ -180,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refine-settings", default="documented", choices=["documented", "coarse"])
     ap.add_argument("--thickness-max", type=float, default=None, help="Å; default: the settings' own")
     ap.add_argument("--phonons", type=int, default=0, help="frozen-phonon configurations (0: static lattice)")
+    ap.add_argument("--no-defocus-series", action="store_true",
+                    help="scan the thickness at defocus 0 only (the documented settings also scan a defocus series)")
     ap.add_argument("--max-evals", type=int, default=60, help="Powell evaluations of the refinement")
     ap.add_argument("--time-limit", type=float, default=2700.0, help="s, the refinement's wall-time limit")
     ap.add_argument("--conv-time-limit", type=float, default=300.0, help="s, the convolution fit's wall-time limit")
@@ -199,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         records = [refine_case(name, runs_dir=runs, settings=args.refine_settings,
                                conv_time_limit=args.conv_time_limit, max_evals=args.max_evals,
                                time_limit=args.time_limit, thickness_max=args.thickness_max,
-                               phonon_configs=args.phonons, say=lambda t: print(t, file=sys.stderr))
+                               phonon_configs=args.phonons, defocus_series=not args.no_defocus_series,
+                               say=lambda t: print(t, file=sys.stderr))
                    for name in args.refine]
         path = write_refine_record(records, args.out)
         print(json.dumps(records, indent=2, default=str))

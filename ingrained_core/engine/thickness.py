@@ -10,6 +10,12 @@ scans at the start point, fixes ``thickness`` at the best period and rebuilds th
 parameter space (the scan is kept in the config's provenance, so ``config.toml`` of the
 run says how the thickness was chosen).
 
+A model whose series is also reduced at several probe defoci (``series_defoci()``, e.g.
+``haadf-multislice`` with ``defocus_series``) is scanned over every (thickness, defocus)
+pair, and both are fixed at the best: the best focus depends on the thickness, and the
+probe's defocus, like the thickness, is a property of the specimen and the microscope that
+the convolution fit could not see.
+
 A model without a series (``thicknesses()`` missing or empty) is left alone; so is a
 problem whose config already records a scan (a resumed run reads its own config.toml).
 The scan's evaluations are not in ``progress.csv`` (they precede the optimizer's).
@@ -29,39 +35,62 @@ def series_thicknesses(model: Any) -> list[float]:
     return list(getter()) if callable(getter) else []
 
 
+def series_defoci(model: Any) -> list[float]:
+    """The defoci (Å) the model's series is also reduced at; [] when it has none."""
+    getter = getattr(model, "series_defoci", None)
+    return list(getter()) if callable(getter) else []
+
+
+#: The columns of a scan row kept in the run's provenance (``defocus`` only with a defocus series).
+ROW_KEYS = ("thickness", "defocus", "fom", "d_trans", "d_sim")
+
+
 def scan_thickness(problem: Any, values: dict[str, float]) -> list[dict[str, Any]]:
-    """FOM, d_trans and d_sim at every thickness of the series, the other parameters at ``values``."""
+    """FOM, d_trans and d_sim at every thickness of the series (and every defocus of a defocus
+    series: rows defocus-major), the other parameters at ``values``."""
     rows = []
-    for thickness in series_thicknesses(problem.model):
-        ev = problem.evaluate({**values, "thickness": thickness})
-        rows.append({"thickness": thickness, "fom": ev.fom, "d_trans": ev.d_trans, "d_sim": ev.d_sim,
-                     "feasible": ev.feasible})
+    defoci = series_defoci(problem.model)
+    for defocus in defoci or [None]:
+        at = values if defocus is None else {**values, "defocus": defocus}
+        for thickness in series_thicknesses(problem.model):
+            ev = problem.evaluate({**at, "thickness": thickness})
+            row = {"thickness": thickness, "fom": ev.fom, "d_trans": ev.d_trans, "d_sim": ev.d_sim,
+                   "feasible": ev.feasible}
+            if defocus is not None:
+                row["defocus"] = defocus
+            rows.append(row)
     return rows
 
 
 def best_of(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The feasible row of lowest FOM (the thinner one on a tie), or None."""
+    """The feasible row of lowest FOM (on a tie the thinner, then the smaller |defocus|), or None."""
     ok = [r for r in rows if r["feasible"]]
-    return min(ok, key=lambda r: (r["fom"], r["thickness"])) if ok else None
+    return min(ok, key=lambda r: (r["fom"], r["thickness"], abs(r.get("defocus", 0.0)))) if ok else None
 
 
-def with_thickness(problem: Any, thickness: float, scan: list[dict[str, Any]] | None = None) -> Any:
-    """``problem`` with ``thickness`` fixed at ``thickness`` (config, provenance and space rebuilt)."""
+def with_thickness(problem: Any, thickness: float, scan: list[dict[str, Any]] | None = None,
+                   defocus: float | None = None) -> Any:
+    """``problem`` with ``thickness`` (and ``defocus``, when given) fixed (config, provenance and space rebuilt)."""
     cfg = problem.config
     fm = cfg.forward_model
     specs = dict(fm.params)
     specs["thickness"] = ParamSpec(start=float(thickness), fixed=True)
+    if defocus is not None:
+        specs["defocus"] = ParamSpec(start=float(defocus), fixed=True)
     provenance = dict(cfg.provenance)
     if scan is not None:
         provenance["thickness_scan"] = {"chosen": float(thickness),
-                                        "rows": [{k: r[k] for k in ("thickness", "fom", "d_trans", "d_sim")}
-                                                 for r in scan]}
+                                        "rows": [{k: r[k] for k in ROW_KEYS if k in r} for r in scan]}
+        if defocus is not None:
+            provenance["thickness_scan"]["chosen_defocus"] = float(defocus)
     new_cfg = cfg.model_copy(update={"forward_model": fm.model_copy(update={"params": specs}),
                                      "provenance": provenance})
     old = problem.space  # its bounds as built (crop bounds capped to the experiment), thickness now fixed
     space_specs = {name: ParamSpec(start=value, fixed=True) for name, value in old.fixed.items()}
     space_specs.update({p.name: ParamSpec(start=p.start, min=p.min, max=p.max, fixed=False) for p in old.free})
     space_specs["thickness"] = specs["thickness"]
+    if defocus is not None:
+        space_specs["defocus"] = specs["defocus"]
     return dataclasses.replace(problem, config=new_cfg, space=ParameterSpace(problem.model.Params, space_specs))
 
 
@@ -76,8 +105,13 @@ def choose_thickness(problem: Any, reporter: Any = None) -> Any:
     best = best_of(rows)
     if best is None:
         return problem
+    defocus = best.get("defocus")
     if reporter is not None:
-        listing = ", ".join(f"{r['thickness']:.1f} Å {r['fom']:.5f}" for r in rows)
-        reporter.message(f"thickness chosen from the series: {best['thickness']:.2f} Å (FOM {best['fom']:.5f}); "
-                         f"scan: {listing}")
-    return with_thickness(problem, best["thickness"], rows)
+        if defocus is None:
+            listing = ", ".join(f"{r['thickness']:.1f} Å {r['fom']:.5f}" for r in rows)
+            reporter.message(f"thickness chosen from the series: {best['thickness']:.2f} Å (FOM {best['fom']:.5f}); "
+                             f"scan: {listing}")
+        else:
+            reporter.message(f"thickness and defocus chosen from the series: {best['thickness']:.2f} Å, defocus "
+                             f"{defocus:g} Å (FOM {best['fom']:.5f}), the best of {len(rows)} (thickness, defocus) pairs")
+    return with_thickness(problem, best["thickness"], rows, defocus=defocus)

@@ -36,5 +36,11 @@ def test_refinement_config_is_the_documented_multislice_from_the_convolution_bes
     assert p["crop_height"].start == 195 and p["crop_height"].fixed and p["crop_width"].start == 153
     assert p["interface_width"].fixed and p["interface_width"].start is None  # from start_from
     assert p["thickness"].fixed and p["thickness"].start == fm.options["thickness_max"]
+    # the documented series is also reduced at a defocus series that holds the start (0 Å)
+    assert fm.options["defocus_series"] == REFINE_SETTINGS["documented"]["defocus_series"]
+    assert p["defocus"].fixed and p["defocus"].start == 0.0 and 0.0 in fm.options["defocus_series"]
+    plain = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=None, phonon_configs=0,
+                              max_evals=60, time_limit=2700.0, defocus_series=False)
+    assert "defocus_series" not in plain.forward_model.options
     assert not p["pixel_size"].fixed if p["pixel_size"].fixed is not None else True
     assert cfg.optimizer.name == "powell" and cfg.optimizer.starts == 1 and cfg.optimizer.max_evals == 60

@@ -42,6 +42,49 @@ def test_series_equals_single_thickness_simulations(need_abtem, small_cell, meth
     assert series.stats["computed"] == 1
 
 
+@pytest.mark.slow
+def test_defocus_series_equals_single_simulations_at_each_defocus(need_abtem, small_cell):
+    """One PRISM propagation reduced at three defoci: each (thickness, defocus) image equals its own simulation."""
+    from ingrained_abtem.model import HaadfMultislice
+
+    from ingrained_core.plugin.errors import ParameterError
+
+    opts = {**FAST, "method": "prism"}
+    defoci = [-30.0, 0.0, 40.0]
+    series = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD, defocus_series=[40.0, -30.0, 0.0])
+    assert series.series_defoci() == defoci  # sorted
+    single = HaadfMultislice(small_cell, **opts)
+    images = {}
+    for d in defoci:
+        for k in (1, 2):
+            got = series.cell_image({**SMALL_PARAMS, "thickness": k * PERIOD, "defocus": d}).array
+            ref = single.cell_image({**SMALL_PARAMS, "thickness": k * PERIOD, "defocus": d}).array
+            assert np.max(np.abs(got - ref)) <= 1e-5 * np.ptp(ref)
+            images[d, k] = got
+    assert series.stats["computed"] == 1  # one propagation for all six images
+    # the defocus matters: a 40 Å underfocused probe gives another image
+    assert np.max(np.abs(images[40.0, 2] - images[0.0, 2])) > 0.05 * np.ptp(images[0.0, 2])
+    assert series.simulate({**SMALL_PARAMS, "thickness": PERIOD, "defocus": -30.0}).metadata["multislice"]["defocus"] == -30.0
+    with pytest.raises(ParameterError, match=r"defocus: 5 Å is not in the defocus series .*\[-30, 0, 40\]"):
+        series.simulate({**SMALL_PARAMS, "thickness": PERIOD, "defocus": 5.0})
+
+
+def test_defocus_series_options_are_checked(small_cell):
+    from ingrained_abtem.model import HaadfMultislice
+
+    from ingrained_core.plugin.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="defocus_series: a defocus series is reduced along a thickness series; "
+                                          "set forward_model.options.thickness_max"):
+        HaadfMultislice(small_cell, method="prism", defocus_series=[0.0, 10.0])
+    with pytest.raises(ConfigError, match="defocus_series.*distinct defoci"):
+        HaadfMultislice(small_cell, method="prism", thickness_max=10.0, defocus_series=[0.0, 0.0])
+    with pytest.raises(ConfigError, match="defocus_series.*-2000, 2000"):
+        HaadfMultislice(small_cell, method="prism", thickness_max=10.0, defocus_series=[0.0, 2500.0])
+    model = HaadfMultislice(small_cell, method="prism", thickness_max=10.0)
+    assert model.series_defoci() == []
+
+
 def test_thickness_beyond_the_series_and_memory_are_refused_before_abtem(small_cell):
     from .conftest import run_python
 
@@ -159,6 +202,73 @@ max_evals = 2
     assert scan["chosen"] == pytest.approx(2 * PERIOD, abs=1e-3) and len(scan["rows"]) == 3
     foms = [r["fom"] for r in scan["rows"]]
     assert foms[1] == min(foms)
+
+
+@pytest.mark.slow
+def test_run_chooses_thickness_and_defocus_from_a_defocus_series(need_abtem, small_cell, tmp_path):
+    """An experiment simulated at 2 periods and 60 Å underfocus: the run's scan picks both."""
+    import tomllib
+
+    from ingrained_abtem.model import HaadfMultislice
+
+    from ingrained_core.apps.api import fuse
+
+    opts = {**FAST, "method": "prism"}
+    truth = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD, defocus_series=[0.0, 60.0])
+    params = {**SMALL_PARAMS, "thickness": 2 * PERIOD, "defocus": 60.0, "crop_height": 61, "crop_width": 51}
+    image = truth.simulate(params).array
+    np.save(tmp_path / "experiment.npy", image / image.max())
+    small_cell.to(filename=str(tmp_path / "cell.vasp"), fmt="poscar")
+    options = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in opts.items())
+    (tmp_path / "fuse.toml").write_text(f"""
+[experiment]
+path = "experiment.npy"
+
+[structure]
+builder = "file"
+path = "cell.vasp"
+
+[forward_model]
+name = "haadf-multislice"
+
+[forward_model.options]
+{options}
+thickness_max = {2 * PERIOD}
+defocus_series = [-60.0, 0.0, 60.0]
+
+[forward_model.params]
+pixel_size = {SMALL_PARAMS["pixel_size"]}
+source_size = {SMALL_PARAMS["source_size"]}
+shear_x = {SMALL_PARAMS["shear_x"]}
+shear_y = 0.0
+stretch_x = 0.0
+stretch_y = {SMALL_PARAMS["stretch_y"]}
+crop_height = 45
+crop_width = 37
+interface_width = 0.0
+detector_inner = 50.0
+detector_outer = 80.0
+thickness = {PERIOD}
+defocus = 0.0
+
+[fom]
+similarity = "ssim-float7"
+
+[registration]
+vertical_bias = 0.0
+
+[optimizer]
+name = "powell"
+max_evals = 2
+""")
+    result = fuse(tmp_path / "fuse.toml", tmp_path / "run", max_evals=2)
+    assert result.params["thickness"] == pytest.approx(2 * PERIOD, abs=1e-3)
+    assert result.params["defocus"] == pytest.approx(60.0)
+    scan = tomllib.loads((tmp_path / "run" / "config.toml").read_text())["provenance"]["thickness_scan"]
+    assert scan["chosen_defocus"] == pytest.approx(60.0) and len(scan["rows"]) == 6
+    assert {r["defocus"] for r in scan["rows"]} == {-60.0, 0.0, 60.0}
+    best = min(scan["rows"], key=lambda r: r["fom"])
+    assert (best["thickness"], best["defocus"]) == (pytest.approx(2 * PERIOD, abs=1e-3), 60.0)
 
 
 #: Room-temperature B (Å²) of elemental crystals from an independent tabulation: V. F. Sears

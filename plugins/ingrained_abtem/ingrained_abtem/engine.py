@@ -181,13 +181,16 @@ class CellSimulator:
         )
 
     def series(self, specimen: Specimen, plan: SimulationPlan, params: Any,
-               sigmas: dict[str, float] | None) -> np.ndarray:
-        """HAADF images (period, y up, x) after every cell period of ``specimen`` in ONE propagation.
+               sigmas: dict[str, float] | None, defoci: list[float] | None = None) -> np.ndarray:
+        """HAADF images (defocus x period, y up, x) after every cell period of ``specimen`` in ONE propagation.
 
         PRISM: one full-size S-matrix is propagated period by period and reduced to the image
-        after each (never more than one S-matrix kept); multislice: abTEM's exit planes, one
-        per period, each detected as the probe reaches it. Frozen phonons: averaged over the
-        configurations, each displacing every atom of the whole specimen.
+        after each (never more than one S-matrix kept), once per defocus of ``defoci`` (the
+        probe's defocus enters only at the reduction); multislice: abTEM's exit planes, one
+        per period, each detected as the probe reaches it, one scan per defocus. ``defoci``
+        None: ``params.defocus`` only. Row ``j * periods + k`` is defocus j after k + 1
+        periods. Frozen phonons: averaged over the configurations, each displacing every atom
+        of the whole specimen.
         """
         abtem = self.abtem
         opts = self.options
@@ -197,8 +200,9 @@ class CellSimulator:
             scan = abtem.GridScan(start=(0.0, 0.0), end=(specimen.width, specimen.height), gpts=plan.scan_gpts,
                                   endpoint=False)
             detector = abtem.AnnularDetector(inner=params.detector_inner, outer=params.detector_outer)
-            nodes = defocus_nodes(params.defocus, params.defocus_spread, opts.defocus_spread_nodes)
-            total = np.zeros((n, *plan.scan_gpts), dtype=np.float64)
+            focal = [float(params.defocus)] if defoci is None else [float(d) for d in defoci]
+            node_sets = [defocus_nodes(d, params.defocus_spread, opts.defocus_spread_nodes) for d in focal]
+            total = np.zeros((len(focal), n, *plan.scan_gpts), dtype=np.float64)
             configs = self._configurations(specimen, sigmas)
             for atoms in configs:
                 if opts.method == "prism":
@@ -218,28 +222,31 @@ class CellSimulator:
                         else:
                             smatrix = smatrix.multislice(potential)
                         reducible = self._downsampled(smatrix, potential, params)
-                        for defocus, weight in nodes:
-                            ctf = abtem.CTF(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
-                                            aberration_coefficients=aberrations(defocus, params.cs3, params.cs5))
-                            result = reducible.reduce(scan=scan, detectors=detector, ctf=ctf,
-                                                      max_batch_reduction=opts.prism_batch)
-                            total[k] += weight * _as_image(result)
+                        for j, nodes in enumerate(node_sets):
+                            for defocus, weight in nodes:
+                                ctf = abtem.CTF(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                                                aberration_coefficients=aberrations(defocus, params.cs3, params.cs5))
+                                result = reducible.reduce(scan=scan, detectors=detector, ctf=ctf,
+                                                          max_batch_reduction=opts.prism_batch)
+                                total[j, k] += weight * _as_image(result)
                         del reducible
                     del smatrix, potentials
                 else:
                     potential = self._potential_of(atoms, plan, specimen.depth, exit_planes=plan.slices_per_period)
-                    for defocus, weight in nodes:
-                        probe = abtem.Probe(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
-                                            aberrations=aberrations(defocus, params.cs3, params.cs5))
-                        probe.grid.match(potential)
-                        result = probe.scan(potential, scan=scan, detectors=detector)
-                        if hasattr(result, "compute") and getattr(result, "is_lazy", True):
-                            result = result.compute()
-                        array = np.asarray(result.array, dtype=np.float64)
-                        array = array.reshape(-1, *array.shape[-3:]).mean(axis=0)  # (planes, x, y)
-                        total += weight * array[-n:]  # the first plane is the entrance surface
+                    for j, nodes in enumerate(node_sets):
+                        for defocus, weight in nodes:
+                            probe = abtem.Probe(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                                                aberrations=aberrations(defocus, params.cs3, params.cs5))
+                            probe.grid.match(potential)
+                            result = probe.scan(potential, scan=scan, detectors=detector)
+                            if hasattr(result, "compute") and getattr(result, "is_lazy", True):
+                                result = result.compute()
+                            array = np.asarray(result.array, dtype=np.float64)
+                            array = array.reshape(-1, *array.shape[-3:]).mean(axis=0)  # (planes, x, y)
+                            total[j] += weight * array[-n:]  # the first plane is the entrance surface
             total /= len(configs)
-        return np.ascontiguousarray(np.transpose(total, (0, 2, 1)))  # (period, y, x)
+        out = np.transpose(total, (0, 1, 3, 2)).reshape(len(focal) * n, plan.scan_gpts[1], plan.scan_gpts[0])
+        return np.ascontiguousarray(out)  # (defocus x period, y, x)
 
     def _build(self, key: tuple[Any, ...], specimen: Specimen, plan: SimulationPlan, params: Any,
                sigmas: dict[str, float] | None) -> Any:

@@ -60,6 +60,9 @@ class HaadfMultislice:
         self.options = MultisliceOptions.parse(options, f"forward_model.options for {self.name!r}", **kwargs)
         _check_cell(structure)
         opts = self.options
+        if opts.defocus_series is not None and opts.thickness_max is None:
+            raise ConfigError("forward_model.options.defocus_series: a defocus series is reduced along a thickness "
+                              "series; set forward_model.options.thickness_max (Å) too, or remove defocus_series")
         self.convolution = HaadfConvolution(structure, **opts.geometry())
         self.projection = self.convolution.projection
         #: "up" or "down", as the convolution model (its default unless the option is given)
@@ -95,12 +98,13 @@ class HaadfMultislice:
         return (float(params.interface_width), repeats, phonons)
 
     def cell_key(self, params: MultisliceParams) -> tuple[Any, ...]:
-        """What the cell image depends on: the structure key plus the optics."""
+        """What the cell image depends on: the structure key plus the optics (a defocus series: all its defoci)."""
+        defoci = self.options.defocus_series
         return (
             *self.structure_key(params),
             float(params.energy),
             float(params.aperture),
-            float(params.defocus),
+            tuple(defoci) if defoci is not None else float(params.defocus),
             float(params.cs3),
             float(params.cs5),
             float(params.defocus_spread),
@@ -140,6 +144,24 @@ class HaadfMultislice:
             out.append((round(k * depth, 4), cell))
         return out
 
+    def series_defoci(self) -> list[float]:
+        """The defoci (Å) the thickness series is also reduced at (``defocus_series``); [] without one."""
+        return list(self.options.defocus_series or [])
+
+    def _defocus_index(self, params: MultisliceParams) -> int:
+        """Where ``params.defocus`` sits in the defocus series (0 without one); a defocus not in it is refused."""
+        defoci = self.options.defocus_series
+        if defoci is None:
+            return 0
+        for index, value in enumerate(defoci):
+            if abs(value - params.defocus) <= 1e-6:
+                return index
+        listed = ", ".join(f"{d:g}" for d in defoci)
+        raise ParameterError(
+            f"defocus: {params.defocus:g} Å is not in the defocus series (forward_model.options.defocus_series = "
+            f"[{listed}] Å); use one of them, or remove defocus_series to simulate any defocus"
+        )
+
     def thicknesses(self) -> list[float]:
         """The thicknesses (Å) of the series: every cell period up to ``thickness_max``."""
         if self.series_repeats is None:
@@ -153,6 +175,7 @@ class HaadfMultislice:
     def _cell(self, params: MultisliceParams) -> tuple[PeriodicImage, SimulationPlan, dict[str, Any]]:
         key = self.cell_key(params)
         series = self.series_repeats
+        index = 0  # the entry of a series: defocus index * periods + period - 1
         if series is not None:
             repeats = repeats_for(params.thickness, self.projection.depth)
             if repeats > series:
@@ -161,11 +184,12 @@ class HaadfMultislice:
                     f"thickness_max = {self.options.thickness_max:g} Å, {series} periods of "
                     f"{self.projection.depth:.4f} Å); raise thickness_max or lower the thickness's max"
                 )
+            index = self._defocus_index(params) * series + repeats - 1
         hit = self._cells.get(key)
         if hit is not None:
             self._cells.move_to_end(key)
             self.stats["hits"] += 1
-            return hit[repeats - 1] if series is not None else hit
+            return hit[index] if series is not None else hit
         if not params.detector_inner < params.detector_outer:
             raise ParameterError(
                 f"detector_outer: must exceed detector_inner ({params.detector_inner} mrad), "
@@ -180,7 +204,8 @@ class HaadfMultislice:
         configs = self.options.phonon_configs
         t0 = time.perf_counter()
         if series is not None:
-            arrays = self._simulator.series(specimen, plan, params, sigmas if configs > 0 else None)
+            arrays = self._simulator.series(specimen, plan, params, sigmas if configs > 0 else None,
+                                            defoci=self.options.defocus_series)
         else:
             arrays = self._simulator.image(specimen, plan, params, self.structure_key(params),
                                            sigmas if configs > 0 else None)[None]
@@ -197,17 +222,20 @@ class HaadfMultislice:
             phonons.update(sigmas={k: round(v, 4) for k, v in sigmas.items()}, sources=sources,
                            table=DEBYE_WALLER_SOURCE if self.options.thermal == "debye-waller" else None)
         entries = []
+        defoci = self.options.defocus_series or [float(params.defocus)]
         for k, array in enumerate(arrays):
-            periods = k + 1 if series is not None else specimen.repeats
+            periods = k % series + 1 if series is not None else specimen.repeats
             cell = PeriodicImage(array=np.ascontiguousarray(array), width=specimen.width, height=specimen.height,
                                  band=band)
+            defocus = defoci[k // series] if series is not None else float(params.defocus)
             info = {**plan.summary(), "repeats": periods, "thickness": round(periods * specimen.depth, 4),
+                    "defocus": defocus,
                     "atoms_removed": specimen.removed, "phonons": phonons}
             entries.append((cell, plan, info))
         self._cells[key] = entries if series is not None else entries[0]
         while len(self._cells) > self.options.cache_size:
             self._cells.popitem(last=False)
-        return entries[repeats - 1] if series is not None else entries[0]
+        return entries[index] if series is not None else entries[0]
 
     # ------------------------------------------------------------ protocol
     def simulate(self, params: Any) -> SimulatedImage:

@@ -108,6 +108,12 @@ class MultisliceOptions(PluginOptions):
         "this thickness (kept per structure and optics), so any thickness <= thickness_max costs no new "
         "simulation and the thickness can be chosen by scanning the series; None: one thickness per simulation",
     )
+    defocus_series: list[float] | None = Field(
+        None, min_length=1, max_length=64,
+        description="Å; with thickness_max, the series is also reduced at each of these probe defoci (real "
+        "defocus, positive = underfocus; PRISM: one more reduction per defocus and period), so the run scans "
+        "(thickness, defocus) and the parameter defocus must be one of them; None: the parameter's defocus only",
+    )
     prism_interpolation: int | tuple[int, int] = Field(
         1, validate_default=True, description="PRISM interpolation factor (x, y) across the (horizontal, vertical) cell; used with method 'prism'"
     )
@@ -124,6 +130,18 @@ class MultisliceOptions(PluginOptions):
     memory_limit: float = Field(4.0, gt=0.0, le=4096.0, description="GiB; refuse a simulation estimated to need more")
     threads: int = Field(1, ge=1, le=256, description="FFTW threads (and dask threads) abTEM may use in this process")
     cache_size: int = Field(4, ge=1, le=256, description="cell images kept (one per structure + optics)")
+
+    @field_validator("defocus_series")
+    @classmethod
+    def _check_defoci(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
+        out = sorted(float(v) for v in value)
+        if any(not -2000.0 <= v <= 2000.0 for v in out):
+            raise ValueError(f"expected defoci in [-2000, 2000] Å (the parameter defocus's bounds), got {value!r}")
+        if any(b - a < 1e-6 for a, b in zip(out, out[1:])):
+            raise ValueError(f"expected distinct defoci, got {value!r}")
+        return out
 
     @field_validator("prism_interpolation")
     @classmethod
