@@ -143,7 +143,12 @@ def refine_stage(case: Case, conv_cfg: Any, conv: Any, conv_s: float, run_dir: s
     from ingrained_core.engine.problem import build_problem, check_evaluation
     from ingrained_core.engine.reporting import QuietReporter
     from ingrained_core.engine.run import execute, prepare_run_dir
-    from ingrained_core.engine.thickness import ROW_KEYS, best_of, choose_thickness, scan_thickness
+    from ingrained_core.engine.thickness import (
+        ROW_KEYS,
+        best_of,
+        choose_thickness,
+        scan_thickness,
+    )
 
     if settings not in REFINE_SETTINGS:
         raise ConfigError(f"refine settings {settings!r}: known {', '.join(REFINE_SETTINGS)}")

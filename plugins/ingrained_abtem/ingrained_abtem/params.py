@@ -18,6 +18,7 @@ This module does not import abTEM.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import ClassVar, Literal
 
 from ingrained_stem.api import HaadfParams
@@ -139,7 +140,7 @@ class MultisliceOptions(PluginOptions):
         out = sorted(float(v) for v in value)
         if any(not -2000.0 <= v <= 2000.0 for v in out):
             raise ValueError(f"expected defoci in [-2000, 2000] Å (the parameter defocus's bounds), got {value!r}")
-        if any(b - a < 1e-6 for a, b in zip(out, out[1:])):
+        if any(b - a < 1e-6 for a, b in pairwise(out)):
             raise ValueError(f"expected distinct defoci, got {value!r}")
         return out
 
