@@ -84,3 +84,24 @@ def test_specimen_is_the_convolution_models_structure(twin_structure):
         assert len(atoms) == 11 * len(spec.numbers)
         assert atoms.cell.lengths()[2] == pytest.approx(spec.thickness)
     assert model.structure_at({"interface_width": -1.5}).composition == conv_structure.composition
+
+
+def test_prism_window_sets_the_interpolation_from_the_cell(twin_structure):
+    """The same probe window on different cells: the twin's (8, 16), Ni/M3B2's (4, 12) at 4.2 Å."""
+    from ingrained_abtem.model import HaadfMultislice, prism_factors
+    from pymatgen.core import Structure
+
+    from ..conftest import real_file
+
+    assert prism_factors(32.4756, 69.1186, 4.2) == (8, 16)
+    assert prism_factors(17.4126, 52.0672, 4.2) == (4, 12)
+    assert prism_factors(3.0, 3.0, 4.2) == (1, 1)  # never below 1
+    twin = HaadfMultislice(twin_structure, method="prism", prism_window=4.2, prism_interpolation=(2, 2))
+    assert twin.options.prism_interpolation == (8, 16)  # the window overrides the factors
+    ni = HaadfMultislice(Structure.from_file(str(real_file("ni_m3b2/bicrystal.POSCAR.vasp"))),
+                         method="prism", prism_window=4.2, vertical="up", shear="inverse")
+    assert ni.options.prism_interpolation == (4, 12)
+    plan = ni.plan({"thickness": 28.0})
+    assert plan.gpts[0] % 4 == 0 and plan.gpts[1] % 12 == 0  # the grid is a multiple of the factors
+    with pytest.raises(ConfigError, match="prism_window"):
+        HaadfMultislice(twin_structure, method="prism", prism_window=0.1)

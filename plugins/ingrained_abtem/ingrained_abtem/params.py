@@ -118,6 +118,12 @@ class MultisliceOptions(PluginOptions):
     prism_interpolation: int | tuple[int, int] = Field(
         1, validate_default=True, description="PRISM interpolation factor (x, y) across the (horizontal, vertical) cell; used with method 'prism'"
     )
+    prism_window: float | None = Field(
+        None, gt=0.5, le=1000.0,
+        description="Å; choose the PRISM interpolation per axis as the whole factor nearest to the cell's "
+        "extent / prism_window (at least 1), so the probe window (extent / factor) is about this wide "
+        "whatever the cell; overrides prism_interpolation (the CdTe twin's (8, 16) is 4.2 Å)",
+    )
     prism_batch: int = Field(
         256, ge=1, le=65536,
         description="probe positions per PRISM reduction batch (abTEM's 'auto' takes ~25x the memory and 5x the time)",
