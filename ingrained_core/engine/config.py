@@ -78,6 +78,10 @@ class OptimizerConfig(_Section):
     time_limit: float | None = Field(None, gt=0, description="stop after this many seconds (whole run)")
     target_fom: float | None = Field(None, description="stop as soon as the FOM is at or below this")
     starts: int = Field(1, ge=1, le=10000, description="number of starts; start 0 is the configured start point")
+    start_values: list[dict[str, float]] = Field(
+        default_factory=list, description="starts 1, 2, ... as parameter values (a parameter missing takes its "
+        "configured start); starts beyond them are sampled. An automatic start's tied global-stage starts "
+        "fill it (autostart.local_searches)")
     seed: int = Field(0, ge=0, description="seed of the start-point sampling (reproducible)")
     workers: int | None = Field(None, ge=1, description="parallel workers for multi-start (default: CPU count)")
     executor: Literal["serial", "processes", "dask"] = Field("processes", description="how starts run in parallel")

@@ -27,12 +27,20 @@ from ingrained_core.plugin.errors import IngrainedError
 
 
 def start_points(problem: Problem, starts: int, seed: int) -> list[np.ndarray]:
-    """Start 0 is the configured start; the others are sampled uniformly in the box (seeded)."""
+    """Start 0 is the configured start, starts 1, 2, ... the config's ``optimizer.start_values``
+    (clipped into the bounds); the others are sampled uniformly in the box (seeded)."""
     rng = np.random.default_rng(seed)
-    x0 = problem.space.x0
+    space = problem.space
+    x0 = space.x0
+    base = space.values(x0)
+    given = list(getattr(problem.config.optimizer, "start_values", []) or [])
     points = [x0]
-    for _ in range(1, starts):
-        points.append(rng.uniform(0.0, 1.0, size=x0.shape))
+    for i in range(1, starts):
+        draw = rng.uniform(0.0, 1.0, size=x0.shape)  # drawn for every start: a sampled start never moves
+        if i - 1 < len(given):
+            points.append(np.clip(space.to_unit({**base, **given[i - 1]}), 0.0, 1.0))
+        else:
+            points.append(draw)
     return points
 
 

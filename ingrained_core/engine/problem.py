@@ -212,6 +212,7 @@ def build_problem(cfg: RunConfig) -> Problem:
     cfg, autostart = resolve_automatic_start(cfg, model, experiment, space_of)
     cfg, space, taken = _parameter_space(cfg, model.Params, experiment.data.shape)
     check_start_structure(cfg, model)  # a start from a run of another structure is refused
+    _check_start_values(cfg, space)
     if taken:
         report = {**report, "start_from": cfg.provenance["start_from"]}
     reg = cfg.registration
@@ -224,6 +225,19 @@ def build_problem(cfg: RunConfig) -> Problem:
     )
     problem = Problem(cfg, experiment, model, space, registrar, similarity, structure, report, autostart)
     return global_stage(problem, autostart, space_of) if "_candidates" in autostart else problem
+
+
+def _check_start_values(cfg: RunConfig, space: ParameterSpace) -> None:
+    """``optimizer.start_values`` name only parameters of the model, with numbers."""
+    known = set(space.names)
+    for i, values in enumerate(cfg.optimizer.start_values):
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"optimizer.start_values[{i}]: unknown parameter(s) {', '.join(unknown)} of forward "
+                              f"model {cfg.forward_model.name!r} (known: {', '.join(space.names)})")
+        bad = [k for k, v in values.items() if not np.isfinite(float(v))]
+        if bad:
+            raise ConfigError(f"optimizer.start_values[{i}]: {', '.join(bad)} must be finite numbers")
 
 
 def validate_optimizer(cfg: RunConfig) -> tuple[Any, Any]:

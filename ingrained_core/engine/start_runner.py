@@ -212,6 +212,7 @@ class StartRunner:
             "evaluations": self.state.n,
             "status": status,
             "stop_reason": self.state.stop_reason,
+            "started_at": round(getattr(self, "_started_at", time.time()), 3),  # epoch s, this process's evaluations
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
             "structure_hash": simulated_structure_hash(self.problem.model, ev.values),  # start_from checks it
@@ -291,6 +292,7 @@ class StartRunner:
         self._repair_pending = bool(self._replay)
         self._elapsed0 = float(self._replay[-1]["elapsed_s"]) if self._replay else 0.0
         self._t0 = time.monotonic()
+        self._started_at = time.time()  # wall clock: when a start of a parallel run began, against the run's
         opt_cls, options = validate_optimizer(problem.config)
         optimizer = opt_cls()
         status = "finished"

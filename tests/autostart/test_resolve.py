@@ -198,3 +198,60 @@ def test_global_stage_on_parallel_workers_ranks_like_the_serial_one(tmp_path, tw
     assert [r["values"] for r in a] == [r["values"] for r in b]
     assert [r["fom"] for r in a] == pytest.approx([r["fom"] for r in b], rel=1e-9)
     assert serial["start"] == parallel["start"]
+
+
+def test_tied_global_stage_starts_become_the_runs_starts(tmp_path, twin_model):
+    """Starts whose start FOM ties with the best (autostart.tie) each get a local search: they
+    become optimizer.starts and optimizer.start_values, and the best end point wins."""
+    import csv
+
+    from ingrained_core.engine.multistart import start_points
+    from ingrained_core.engine.run import fuse
+
+    image = _experiment(tmp_path, twin_model)
+    alone = build_problem(validate_config(_config(image, _auto()), tmp_path))  # tie 0.01: the twin's starts differ
+    assert alone.config.optimizer.starts == 1 and alone.config.optimizer.start_values == []
+    data = _config(image, _auto(), optimizer={"max_evals": 4, "executor": "serial"})
+    data["autostart"].update(tie=1.0, local_searches=3)  # every start up to twice the best FOM ties
+    problem = build_problem(validate_config(data, tmp_path))
+    rec = start_record(problem)
+    ls = rec["local_searches"]
+    foms = [r["fom"] for r in rec["global_stage"]["ranking"] if r["fom"] is not None]
+    assert ls["tied"] == len([f for f in foms if f <= 2.0 * min(foms)]) >= 3  # within 100 % of the best
+    assert len(ls["starts"]) == 3 and ls["starts"][0] == rec["start"]
+    assert ls["start_foms"] == sorted(ls["start_foms"])
+    opt = problem.config.optimizer
+    assert opt.starts == 3 and opt.start_values == ls["starts"][1:]
+    assert any("the local search runs from 3 of them" in n for n in rec["notices"])
+    points = start_points(problem, 3, 0)
+    for k in (1, 2):
+        got = problem.space.values(points[k])
+        assert all(got[n] == pytest.approx(ls["starts"][k][n], abs=1e-9) for n in GEOMETRIC)
+    result = fuse(problem.config, tmp_path / "run")
+    foms = []
+    for k in range(3):
+        with open(tmp_path / "run" / "starts" / f"{k:02d}" / "progress.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        first = rows[0]
+        assert all(float(first[n]) == pytest.approx(ls["starts"][k][n], abs=1e-6) for n in GEOMETRIC)
+        foms.append(min(float(r["fom"]) for r in rows))
+    assert result.fom == pytest.approx(min(foms))
+    assert "started_at" in result.best
+
+
+def test_start_values_are_checked_and_used(tmp_path, twin_model):
+    from ingrained_core.engine.multistart import start_points
+
+    image = _experiment(tmp_path, twin_model)
+    params = {"pixel_size": {"start": 0.22, "min": 0.12, "max": 0.35}, "shear_x": {"start": 0.0, "min": -0.1, "max": 0.1}}
+    data = _config(image, params, optimizer={"starts": 3, "start_values": [{"pixel_size": 0.3}]})
+    problem = build_problem(validate_config(data, tmp_path))
+    points = start_points(problem, 3, 7)
+    assert problem.space.values(points[1])["pixel_size"] == pytest.approx(0.3)
+    assert problem.space.values(points[1])["shear_x"] == pytest.approx(0.0)  # the configured start
+    plain = start_points(build_problem(validate_config(_config(image, params, optimizer={"starts": 3}), tmp_path)), 3, 7)
+    assert np.array_equal(points[2], plain[2])  # a sampled start is the same draw with or without start_values
+    bad = _config(image, params, optimizer={"starts": 2, "start_values": [{"pixel": 0.3}]})
+    with pytest.raises(ConfigError, match=r"optimizer.start_values\[0\]: unknown parameter\(s\) pixel of forward "
+                                          r"model 'haadf'"):
+        build_problem(validate_config(bad, tmp_path))
