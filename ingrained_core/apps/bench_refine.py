@@ -80,8 +80,12 @@ def peak_rss_gb() -> float:
 
 
 def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thickness_max: float | None,
-                      phonon_configs: int, max_evals: int, time_limit: float, defocus_series: bool = True) -> Any:
-    """The refinement config: the convolution run's, switched to ``haadf-multislice`` from its best."""
+                      phonon_configs: int, max_evals: int, time_limit: float,
+                      defocus_series: bool | list[float] = True) -> Any:
+    """The refinement config: the convolution run's, switched to ``haadf-multislice`` from its best.
+
+    ``defocus_series``: True = the settings' own (if any), False = none (defocus 0 only), a
+    list = these defoci (Å; 0 is added, the start's defocus)."""
     from ingrained_core.plugin.params import ParamSpec
 
     chosen = REFINE_SETTINGS[settings]
@@ -89,7 +93,9 @@ def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thicknes
     options = {k: v for k, v in fm.options.items() if k in GEOMETRY}
     options.update(chosen["options"], phonon_configs=int(phonon_configs),
                    thickness_max=float(thickness_max or chosen["thickness_max"]))
-    if chosen.get("defocus_series") and defocus_series:
+    if isinstance(defocus_series, list):
+        options["defocus_series"] = sorted({0.0, *(float(d) for d in defocus_series)})
+    elif chosen.get("defocus_series") and defocus_series:
         options["defocus_series"] = list(chosen["defocus_series"])
     params: dict[str, ParamSpec] = {}
     for name, spec in fm.params.items():
@@ -113,7 +119,8 @@ def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thicknes
 def refine_case(case: Case | str, *, runs_dir: str | Path, settings: str = "documented",
                 conv_time_limit: float = 300.0, max_evals: int = 60, time_limit: float = 2700.0,
                 thickness_max: float | None = None, phonon_configs: int = 0, overrides: list[str] | None = None,
-                examples: Path | None = None, say: Any = None, defocus_series: bool = True) -> dict[str, Any]:
+                examples: Path | None = None, say: Any = None,
+                defocus_series: bool | list[float] = True) -> dict[str, Any]:
     """The convolution fit, then the multislice refinement from its best (see the module docstring)."""
     from ingrained_core.engine.config import load_config
     from ingrained_core.engine.run import fuse
@@ -139,7 +146,7 @@ def refine_case(case: Case | str, *, runs_dir: str | Path, settings: str = "docu
 def refine_stage(case: Case, conv_cfg: Any, conv: Any, conv_s: float, run_dir: str | Path, *,
                  settings: str = "documented", max_evals: int = 60, time_limit: float = 2700.0,
                  thickness_max: float | None = None, phonon_configs: int = 0, say: Any = None,
-                 defocus_series: bool = True) -> dict[str, Any]:
+                 defocus_series: bool | list[float] = True) -> dict[str, Any]:
     """The multislice refinement from a finished convolution run ``conv`` (a FuseResult of
     ``conv_cfg``, ``conv_s`` seconds): its record (see the module docstring). Used by
     :func:`refine_case` and by ``ingrained benchmark --refine multislice`` after each case."""

@@ -42,5 +42,8 @@ def test_refinement_config_is_the_documented_multislice_from_the_convolution_bes
     plain = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=None, phonon_configs=0,
                               max_evals=60, time_limit=2700.0, defocus_series=False)
     assert "defocus_series" not in plain.forward_model.options
+    listed = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=None, phonon_configs=0,
+                               max_evals=60, time_limit=2700.0, defocus_series=[20.0, 10.0])
+    assert listed.forward_model.options["defocus_series"] == [0.0, 10.0, 20.0]  # the start's 0 added
     assert not p["pixel_size"].fixed if p["pixel_size"].fixed is not None else True
     assert cfg.optimizer.name == "powell" and cfg.optimizer.starts == 1 and cfg.optimizer.max_evals == 60
