@@ -137,7 +137,7 @@ def resolve_automatic_start(cfg: Any, model: Any, experiment: Any, space_of: Any
     if calibration is not None and "pixel_size" in names:
         report["calibration"]["ratio_estimate_to_calibration"] = best.values["pixel_size"] / calibration
     report["_candidates"] = candidates
-    cfg = _with_starts(cfg, best.values)
+    cfg = _with_starts(cfg, rounded_start(best.values))
     provenance = {**cfg.provenance, "autostart": {"parameters": names, "record": START_FILE}}
     return cfg.model_copy(update={"provenance": provenance}), report
 
@@ -250,8 +250,21 @@ def _projected(problem: Any, report: dict[str, Any], values: dict[str, float]) -
     names = report.get("parameters", [])
     if report.get("start_distortion") == "none" and any(n in DISTORTION and n != "rotation" for n in names):
         bounds = {n: tuple(b) for n, b in report["bounds"].items()}
-        return similarity_start(values, problem.model, problem.space.values(problem.space.x0), names, bounds)
-    return values
+        values = similarity_start(values, problem.model, problem.space.values(problem.space.x0), names, bounds)
+    return rounded_start(values)
+
+
+#: Decimals the automatic start values keep (Å, degrees, shear and stretch): far below the
+#: estimate's own uncertainty (1e-3 and more), far above the 1e-10 by which the linear
+#: algebra's rounding moves it with the BLAS thread count.
+START_DECIMALS = 6
+
+
+def rounded_start(values: dict[str, float]) -> dict[str, float]:
+    """The start values rounded to :data:`START_DECIMALS`, so the same image and config give
+    the same start on any machine and thread count (a local search from a start that
+    differs in the tenth digit can end elsewhere: docs/autostart.md)."""
+    return {k: round(float(v), START_DECIMALS) for k, v in values.items()}
 
 
 def evaluate_points_task(config_data: dict[str, Any], points: list[dict[str, float]], chunk: int
@@ -311,6 +324,7 @@ def _local_start(problem: Any, report: dict[str, Any], values: dict[str, float],
         report["start_estimated"] = dict(values)
         values = similarity_start(values, problem.model, problem.space.values(problem.space.x0), names, bounds)
     report["start_distortion"] = mode
+    values = rounded_start(values)
     report["start"] = values
     new_cfg = _with_starts(cfg, values)
     return replace(problem, config=new_cfg, space=space_of(new_cfg))
