@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phonons", type=int, default=0, help="frozen-phonon configurations (0: static lattice)")
     ap.add_argument("--no-defocus-series", action="store_true",
                     help="scan the thickness at defocus 0 only (the documented settings also scan a defocus series)")
+    ap.add_argument("--thickness-step", type=int, default=None, metavar="SLICES",
+                    help="slices between the series' images (a divisor of the slices per cell period; "
+                    "default: one image per period)")
     ap.add_argument("--defocus-series", type=float, nargs="+", default=None, metavar="DEFOCUS",
                     help="Å: scan these defoci (and 0) instead of the settings' own series")
     ap.add_argument("--max-evals", type=int, default=60, help="Powell evaluations of the refinement")
@@ -219,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         records = [refine_case(name, runs_dir=runs, settings=args.refine_settings,
                                conv_time_limit=args.conv_time_limit, max_evals=args.max_evals,
                                time_limit=args.time_limit, thickness_max=args.thickness_max,
-                               phonon_configs=args.phonons,
+                               phonon_configs=args.phonons, thickness_step=args.thickness_step,
                                defocus_series=(False if args.no_defocus_series else
                                                args.defocus_series if args.defocus_series else True),
                                say=lambda t: print(t, file=sys.stderr))

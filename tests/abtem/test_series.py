@@ -69,6 +69,43 @@ def test_defocus_series_equals_single_simulations_at_each_defocus(need_abtem, sm
         series.simulate({**SMALL_PARAMS, "thickness": PERIOD, "defocus": 5.0})
 
 
+@pytest.mark.slow
+def test_slice_step_series_between_whole_periods(need_abtem, small_cell):
+    """thickness_step = 1 slice: the images at whole periods equal the per-period series';
+    the half-period ones lie between them and agree between PRISM and multislice."""
+    from ingrained_abtem.model import HaadfMultislice
+
+    half = {}
+    for method in ("prism", "multislice"):
+        opts = {**FAST, "method": method}
+        fine = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD, thickness_step=1)
+        assert fine.thicknesses() == pytest.approx([PERIOD / 2, PERIOD, 1.5 * PERIOD, 2 * PERIOD], abs=1e-3)
+        whole = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD)
+        for k in (1, 2):
+            got = fine.cell_image({**SMALL_PARAMS, "thickness": k * PERIOD}).array
+            ref = whole.cell_image({**SMALL_PARAMS, "thickness": k * PERIOD}).array
+            assert np.max(np.abs(got - ref)) <= 1e-5 * np.ptp(ref)
+        means = [fine.cell_image({**SMALL_PARAMS, "thickness": t}).array.mean() for t in fine.thicknesses()]
+        assert means == sorted(means)  # more specimen, more of the probe on the detector
+        assert fine.stats["computed"] == 1
+        sim = fine.simulate({**SMALL_PARAMS, "thickness": 2.0})  # the thinnest image that reaches 2 Å
+        assert sim.metadata["multislice"]["thickness"] == pytest.approx(PERIOD / 2, abs=1e-3)
+        half[method] = fine.cell_image({**SMALL_PARAMS, "thickness": PERIOD / 2}).array
+    assert np.max(np.abs(half["prism"] - half["multislice"])) <= 1e-3 * np.ptp(half["multislice"])
+
+
+def test_thickness_step_is_checked(small_cell):
+    from ingrained_abtem.model import HaadfMultislice
+
+    from ingrained_core.plugin.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="thickness_step: 1 slices needs a thickness series"):
+        HaadfMultislice(small_cell, **FAST, method="prism", thickness_step=1)
+    with pytest.raises(ConfigError, match=r"thickness_step: 3 slices must divide the 2 slices of a cell period "
+                                          r"\(4\.5821 Å at slice_thickness 2\.3 Å\): use one of 1, 2"):
+        HaadfMultislice(small_cell, **FAST, method="prism", thickness_max=10.0, thickness_step=3)
+
+
 def test_defocus_series_options_are_checked(small_cell):
     from ingrained_abtem.model import HaadfMultislice
 

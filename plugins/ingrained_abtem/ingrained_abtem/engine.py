@@ -181,21 +181,26 @@ class CellSimulator:
         )
 
     def series(self, specimen: Specimen, plan: SimulationPlan, params: Any,
-               sigmas: dict[str, float] | None, defoci: list[float] | None = None) -> np.ndarray:
+               sigmas: dict[str, float] | None, defoci: list[float] | None = None,
+               step: int | None = None) -> np.ndarray:
         """HAADF images (defocus x period, y up, x) after every cell period of ``specimen`` in ONE propagation.
 
         PRISM: one full-size S-matrix is propagated period by period and reduced to the image
         after each (never more than one S-matrix kept), once per defocus of ``defoci`` (the
         probe's defocus enters only at the reduction); multislice: abTEM's exit planes, one
         per period, each detected as the probe reaches it, one scan per defocus. ``defoci``
-        None: ``params.defocus`` only. Row ``j * periods + k`` is defocus j after k + 1
-        periods. Frozen phonons: averaged over the configurations, each displacing every atom
-        of the whole specimen.
+        None: ``params.defocus`` only. ``step``: slices between images (it divides the slices
+        of a period; None: one image per period). Row ``j * steps + k`` is defocus j after
+        (k + 1) x step slices. Frozen phonons: averaged over the configurations, each
+        displacing every atom of the whole specimen.
         """
         abtem = self.abtem
         opts = self.options
         self.clear()  # the single-thickness objects are not needed beside a series
-        n = specimen.repeats
+        per_period = plan.slices_per_period
+        step = step or per_period
+        chunks = per_period // step  # images per period
+        n = specimen.repeats * chunks
         with abtem_settings(abtem, opts.threads):
             scan = abtem.GridScan(start=(0.0, 0.0), end=(specimen.width, specimen.height), gpts=plan.scan_gpts,
                                   endpoint=False)
@@ -208,12 +213,14 @@ class CellSimulator:
                 if opts.method == "prism":
                     if opts.phonon_configs <= 0:  # every period is the same: build its potential once
                         one = self._potential_of(self._periods(atoms, specimen)[0], plan, specimen.depth).build(lazy=False)
-                        potentials = [one] * n
+                        potentials = [one] * specimen.repeats
                     else:
                         potentials = [self._potential_of(p, plan, specimen.depth).build(lazy=False)
                                       for p in self._periods(atoms, specimen)]
                     smatrix = None
-                    for k, potential in enumerate(potentials):
+                    pieces = [period if chunks == 1 else period[c * step:(c + 1) * step]
+                              for period in potentials for c in range(chunks)]
+                    for k, potential in enumerate(pieces):
                         if smatrix is None:
                             smatrix = abtem.SMatrix(potential=potential, energy=params.energy * 1e3,
                                                     semiangle_cutoff=params.aperture,
@@ -230,9 +237,9 @@ class CellSimulator:
                                                           max_batch_reduction=opts.prism_batch)
                                 total[j, k] += weight * _as_image(result)
                         del reducible
-                    del smatrix, potentials
+                    del smatrix, potentials, pieces
                 else:
-                    potential = self._potential_of(atoms, plan, specimen.depth, exit_planes=plan.slices_per_period)
+                    potential = self._potential_of(atoms, plan, specimen.depth, exit_planes=step)
                     for j, nodes in enumerate(node_sets):
                         for defocus, weight in nodes:
                             probe = abtem.Probe(energy=params.energy * 1e3, semiangle_cutoff=params.aperture,

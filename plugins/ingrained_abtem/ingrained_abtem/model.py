@@ -25,6 +25,7 @@ value; the image-side parameters cost nothing more. abTEM is imported on first s
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from typing import Any, ClassVar
@@ -37,9 +38,9 @@ from ingrained_core.plugin import SimulatedImage
 
 from .engine import CellSimulator
 from .params import MultisliceOptions, MultisliceParams
-from .plan import SimulationPlan, check_memory, check_sampling, plan_simulation
+from .plan import SimulationPlan, check_memory, check_sampling, plan_simulation, slices_per_period
 from .render import PeriodicImage, render
-from .specimen import check_ordered, repeats_for, specimen_at
+from .specimen import REPEAT_TOLERANCE, check_ordered, repeats_for, specimen_at
 from .thermal import DEBYE_WALLER_SOURCE, element_sigmas
 
 
@@ -65,6 +66,17 @@ class HaadfMultislice:
                               "series; set forward_model.options.thickness_max (Å) too, or remove defocus_series")
         self.convolution = HaadfConvolution(structure, **opts.geometry())
         self.projection = self.convolution.projection
+        if opts.thickness_step is not None:
+            per_period = slices_per_period(self.projection.depth, opts.slice_thickness)
+            if opts.thickness_max is None or per_period % opts.thickness_step:
+                divisors = ", ".join(str(d) for d in range(1, per_period + 1) if per_period % d == 0)
+                raise ConfigError(
+                    f"forward_model.options.thickness_step: {opts.thickness_step} slices "
+                    + ("needs a thickness series: set forward_model.options.thickness_max (Å) too"
+                       if opts.thickness_max is None else
+                       f"must divide the {per_period} slices of a cell period ({self.projection.depth:.4f} Å at "
+                       f"slice_thickness {opts.slice_thickness:g} Å): use one of {divisors}")
+                )
         if opts.prism_window is not None:  # the interpolation that gives this probe window on this cell
             self.options = opts = opts.model_copy(update={"prism_interpolation": prism_factors(
                 self.projection.width, self.projection.height, opts.prism_window)})
@@ -135,16 +147,37 @@ class HaadfMultislice:
             series=series is not None,
         )
 
+    @property
+    def series_step(self) -> int:
+        """Slices between the images of the series (``thickness_step``; default: one cell period)."""
+        per_period = slices_per_period(self.projection.depth, self.options.slice_thickness)
+        return self.options.thickness_step or per_period
+
+    def _series_thickness(self, index: int) -> float:
+        """Thickness (Å) of image ``index`` (1-based) of the series: index x step slices."""
+        per_period = slices_per_period(self.projection.depth, self.options.slice_thickness)
+        return index * self.series_step * self.projection.depth / per_period
+
+    def _series_steps(self) -> int:
+        """Images in the series: every ``series_step`` slices through ``series_repeats`` periods."""
+        per_period = slices_per_period(self.projection.depth, self.options.slice_thickness)
+        return (self.series_repeats or 0) * per_period // self.series_step
+
+    def _series_index(self, thickness: float) -> int:
+        """The series image (1-based) of ``thickness``: the thinnest that reaches it (as whole periods do)."""
+        return max(1, math.ceil(thickness / self._series_thickness(1) * (1.0 - REPEAT_TOLERANCE)))
+
     def thickness_series(self, params: Any) -> list[tuple[float, PeriodicImage]]:
-        """(thickness Å, cell image) after every cell period up to ``thickness_max`` (one propagation, cached)."""
+        """(thickness Å, cell image) after every ``series_step`` slices (default every cell period) up
+        to ``thickness_max`` (one propagation, cached)."""
         params = MultisliceParams.coerce(params)
         if self.series_repeats is None:
             raise ConfigError("haadf-multislice: a thickness series needs forward_model.options.thickness_max (Å)")
-        depth = self.projection.depth
         out = []
-        for k in range(1, self.series_repeats + 1):
-            cell, _plan, _info = self._cell(params.model_copy(update={"thickness": k * depth}))
-            out.append((round(k * depth, 4), cell))
+        for k in range(1, self._series_steps() + 1):
+            t = self._series_thickness(k)
+            cell, _plan, _info = self._cell(params.model_copy(update={"thickness": t}))
+            out.append((round(t, 4), cell))
         return out
 
     def series_defoci(self) -> list[float]:
@@ -166,10 +199,11 @@ class HaadfMultislice:
         )
 
     def thicknesses(self) -> list[float]:
-        """The thicknesses (Å) of the series: every cell period up to ``thickness_max``."""
+        """The thicknesses (Å) of the series: every ``series_step`` slices (default every cell period)
+        up to ``thickness_max``."""
         if self.series_repeats is None:
             return []
-        return [round(k * self.projection.depth, 4) for k in range(1, self.series_repeats + 1)]
+        return [round(self._series_thickness(k), 4) for k in range(1, self._series_steps() + 1)]
 
     def cell_image(self, params: Any) -> PeriodicImage:
         """The multislice HAADF image over one (grown) cell, computed or from the cache."""
@@ -180,14 +214,15 @@ class HaadfMultislice:
         series = self.series_repeats
         index = 0  # the entry of a series: defocus index * periods + period - 1
         if series is not None:
-            repeats = repeats_for(params.thickness, self.projection.depth)
-            if repeats > series:
+            step = self._series_index(params.thickness)
+            steps = self._series_steps()
+            if step > steps:
                 raise ParameterError(
                     f"thickness: {params.thickness:g} Å is beyond the thickness series (forward_model.options."
                     f"thickness_max = {self.options.thickness_max:g} Å, {series} periods of "
                     f"{self.projection.depth:.4f} Å); raise thickness_max or lower the thickness's max"
                 )
-            index = self._defocus_index(params) * series + repeats - 1
+            index = self._defocus_index(params) * steps + step - 1
         hit = self._cells.get(key)
         if hit is not None:
             self._cells.move_to_end(key)
@@ -208,7 +243,7 @@ class HaadfMultislice:
         t0 = time.perf_counter()
         if series is not None:
             arrays = self._simulator.series(specimen, plan, params, sigmas if configs > 0 else None,
-                                            defoci=self.options.defocus_series)
+                                            defoci=self.options.defocus_series, step=self.series_step)
         else:
             arrays = self._simulator.image(specimen, plan, params, self.structure_key(params),
                                            sigmas if configs > 0 else None)[None]
@@ -226,12 +261,14 @@ class HaadfMultislice:
                            table=DEBYE_WALLER_SOURCE if self.options.thermal == "debye-waller" else None)
         entries = []
         defoci = self.options.defocus_series or [float(params.defocus)]
+        steps = self._series_steps() if series is not None else 1
         for k, array in enumerate(arrays):
-            periods = k % series + 1 if series is not None else specimen.repeats
+            thick = self._series_thickness(k % steps + 1) if series is not None else specimen.thickness
+            periods = repeats_for(thick, specimen.depth)
             cell = PeriodicImage(array=np.ascontiguousarray(array), width=specimen.width, height=specimen.height,
                                  band=band)
-            defocus = defoci[k // series] if series is not None else float(params.defocus)
-            info = {**plan.summary(), "repeats": periods, "thickness": round(periods * specimen.depth, 4),
+            defocus = defoci[k // steps] if series is not None else float(params.defocus)
+            info = {**plan.summary(), "repeats": periods, "thickness": round(thick, 4),
                     "defocus": defocus,
                     "atoms_removed": specimen.removed, "phonons": phonons}
             entries.append((cell, plan, info))

@@ -109,6 +109,12 @@ class MultisliceOptions(PluginOptions):
         "this thickness (kept per structure and optics), so any thickness <= thickness_max costs no new "
         "simulation and the thickness can be chosen by scanning the series; None: one thickness per simulation",
     )
+    thickness_step: int | None = Field(
+        None, ge=1, le=1000,
+        description="slices between the images of a thickness series (with thickness_max); it must divide the "
+        "slices per cell period; None: one image per cell period. Thinner than a period is a specimen that "
+        "ends part-way through a cell along the beam",
+    )
     defocus_series: list[float] | None = Field(
         None, min_length=1, max_length=64,
         description="Å; with thickness_max, the series is also reduced at each of these probe defoci (real "

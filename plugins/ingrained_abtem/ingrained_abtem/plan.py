@@ -152,6 +152,11 @@ class SimulationPlan:
         }
 
 
+def slices_per_period(depth: float, slice_thickness: float) -> int:
+    """Equal slices per cell period: ceil(depth / slice_thickness) (the twin's 9.37 Å at 2.4 Å: 4)."""
+    return max(1, math.ceil(depth / slice_thickness - 1e-9))
+
+
 def plan_simulation(
     *,
     width: float,
@@ -171,7 +176,7 @@ def plan_simulation(
     sampling = (width / gx, height / gy)
     scan_step = options.scan_sampling or SCAN_NYQUIST_FRACTION * probe_nyquist(energy_kev, aperture_mrad)  # type: ignore[attr-defined]
     scan = (max(1, math.ceil(width / scan_step - 1e-9)), max(1, math.ceil(height / scan_step - 1e-9)))
-    per_period = max(1, math.ceil(depth / options.slice_thickness - 1e-9))  # type: ignore[attr-defined]
+    per_period = slices_per_period(depth, options.slice_thickness)  # type: ignore[attr-defined]
     configs = int(options.phonon_configs)  # type: ignore[attr-defined]
     copies = max(1, configs)
     grid = gx * gy
