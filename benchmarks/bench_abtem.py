@@ -24,7 +24,8 @@ The refine stage (issue 19: the convolution fit at the paper's crop, then the mu
 refinement from its best with a thickness series; ``ingrained_core.apps.bench_refine``):
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_abtem.py --refine twin ni \
-        [--refine-settings documented] [--thickness-max 300] [--phonons 0] [--max-evals 60]
+        [--refine-settings documented] [--thickness-max 57] [--phonons 0] [--max-evals 60] \
+        [--defocus-series D ... | --no-defocus-series] [--thickness-step SLICES]
 
 writes ``refine-<date>.json`` (45 min per case at the documented settings on 2 idle
 cores is the target; ``--refine-settings coarse`` takes minutes and is NOT the documented
