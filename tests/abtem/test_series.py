@@ -44,14 +44,14 @@ def test_series_equals_single_thickness_simulations(need_abtem, small_cell, meth
 
 @pytest.mark.slow
 def test_defocus_series_equals_single_simulations_at_each_defocus(need_abtem, small_cell):
-    """One PRISM propagation reduced at three defoci: each (thickness, defocus) image equals its own simulation."""
+    """One PRISM propagation reduced at two defoci: each (thickness, defocus) image equals its own simulation."""
     from ingrained_abtem.model import HaadfMultislice
 
     from ingrained_core.plugin.errors import ParameterError
 
     opts = {**FAST, "method": "prism"}
-    defoci = [-30.0, 0.0, 40.0]
-    series = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD, defocus_series=[40.0, -30.0, 0.0])
+    defoci = [0.0, 40.0]
+    series = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD, defocus_series=[40.0, 0.0])
     assert series.series_defoci() == defoci  # sorted
     single = HaadfMultislice(small_cell, **opts)
     images = {}
@@ -61,11 +61,11 @@ def test_defocus_series_equals_single_simulations_at_each_defocus(need_abtem, sm
             ref = single.cell_image({**SMALL_PARAMS, "thickness": k * PERIOD, "defocus": d}).array
             assert np.max(np.abs(got - ref)) <= 1e-5 * np.ptp(ref)
             images[d, k] = got
-    assert series.stats["computed"] == 1  # one propagation for all six images
+    assert series.stats["computed"] == 1  # one propagation for all four images
     # the defocus matters: a 40 Å underfocused probe gives another image
     assert np.max(np.abs(images[40.0, 2] - images[0.0, 2])) > 0.05 * np.ptp(images[0.0, 2])
-    assert series.simulate({**SMALL_PARAMS, "thickness": PERIOD, "defocus": -30.0}).metadata["multislice"]["defocus"] == -30.0
-    with pytest.raises(ParameterError, match=r"defocus: 5 Å is not in the defocus series .*\[-30, 0, 40\]"):
+    assert series.simulate({**SMALL_PARAMS, "thickness": PERIOD, "defocus": 40.0}).metadata["multislice"]["defocus"] == 40.0
+    with pytest.raises(ParameterError, match=r"defocus: 5 Å is not in the defocus series .*\[0, 40\]"):
         series.simulate({**SMALL_PARAMS, "thickness": PERIOD, "defocus": 5.0})
 
 
