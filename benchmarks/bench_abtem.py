@@ -176,8 +176,9 @@ def plot_thickness_scan(record_path: str | Path, png: str | Path) -> Path:
     params = data["cases"][0]["multislice"]["params"]
     ax.set_xlabel("thickness (Å)")
     ax.set_ylabel("FOM (0.1 d_trans + d_sim)")
+    interp = f" {opts['prism_interpolation']}" if opts.get("prism_interpolation") else ""
     window = f" window {opts['prism_window']:g} Å" if opts.get("prism_window") else ""
-    ax.set_title(f"{settings} settings: {opts['method']} {opts.get('prism_interpolation') or ''}{window}, sampling "
+    ax.set_title(f"{settings} settings: {opts['method']}{interp}{window}, sampling "
                  f"{opts['sampling']} Å, ADF {params['detector_inner']:g}-{params['detector_outer']:g} mrad, "
                  f"{opts.get('phonon_configs', 0)} phonon configs", fontsize=7)
     ax.legend(fontsize=6)
