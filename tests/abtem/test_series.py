@@ -81,7 +81,7 @@ def test_slice_step_series_between_whole_periods(need_abtem, small_cell):
         fine = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD, thickness_step=1)
         assert fine.thicknesses() == pytest.approx([PERIOD / 2, PERIOD, 1.5 * PERIOD, 2 * PERIOD], abs=1e-3)
         whole = HaadfMultislice(small_cell, **opts, thickness_max=2 * PERIOD)
-        for k in (1, 2):
+        for k in (1, 2) if method == "prism" else ():  # PRISM's chunks; multislice: its exit planes, below
             got = fine.cell_image({**SMALL_PARAMS, "thickness": k * PERIOD}).array
             ref = whole.cell_image({**SMALL_PARAMS, "thickness": k * PERIOD}).array
             assert np.max(np.abs(got - ref)) <= 1e-5 * np.ptp(ref)
@@ -178,72 +178,9 @@ def test_frozen_phonon_series_reports_configurations_and_cost(need_abtem, small_
 
 
 @pytest.mark.slow
-def test_run_chooses_the_thickness_by_scanning_the_series(need_abtem, small_cell, tmp_path):
-    """An experiment simulated at 2 periods: the scan at the start point picks 2 periods."""
-    from ingrained_abtem.model import HaadfMultislice
-
-    from ingrained_core.apps.api import fuse
-
-    opts = {**FAST, "method": "prism"}
-    truth = HaadfMultislice(small_cell, **opts, thickness_max=3 * PERIOD)
-    params = {**SMALL_PARAMS, "thickness": 2 * PERIOD, "crop_height": 61, "crop_width": 51}
-    image = truth.simulate(params).array
-    np.save(tmp_path / "experiment.npy", image / image.max())
-    small_cell.to(filename=str(tmp_path / "cell.vasp"), fmt="poscar")
-    options = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in opts.items())
-    (tmp_path / "fuse.toml").write_text(f"""
-[experiment]
-path = "experiment.npy"
-
-[structure]
-builder = "file"
-path = "cell.vasp"
-
-[forward_model]
-name = "haadf-multislice"
-
-[forward_model.options]
-{options}
-thickness_max = {3 * PERIOD}
-
-[forward_model.params]
-pixel_size = {SMALL_PARAMS["pixel_size"]}
-source_size = {SMALL_PARAMS["source_size"]}
-shear_x = {SMALL_PARAMS["shear_x"]}
-shear_y = 0.0
-stretch_x = 0.0
-stretch_y = {SMALL_PARAMS["stretch_y"]}
-crop_height = 45
-crop_width = 37
-interface_width = 0.0
-detector_inner = 50.0
-detector_outer = 80.0
-thickness = {PERIOD}
-
-[fom]
-similarity = "ssim-float7"      # float SSIM: the 8-bit one cannot tell 1 from 2 periods of this small cell
-
-[registration]
-vertical_bias = 0.0
-
-[optimizer]
-name = "powell"
-max_evals = 2
-""")
-    result = fuse(tmp_path / "fuse.toml", tmp_path / "run", max_evals=2)
-    assert result.params["thickness"] == pytest.approx(2 * PERIOD, abs=1e-3)
-    import tomllib
-
-    cfg = tomllib.loads((tmp_path / "run" / "config.toml").read_text())
-    scan = cfg["provenance"]["thickness_scan"]
-    assert scan["chosen"] == pytest.approx(2 * PERIOD, abs=1e-3) and len(scan["rows"]) == 3
-    foms = [r["fom"] for r in scan["rows"]]
-    assert foms[1] == min(foms)
-
-
-@pytest.mark.slow
 def test_run_chooses_thickness_and_defocus_from_a_defocus_series(need_abtem, small_cell, tmp_path):
-    """An experiment simulated at 2 periods and 60 Å underfocus: the run's scan picks both."""
+    """An experiment simulated at 2 of 3 periods and 60 Å underfocus: the run's scan at the start
+    point picks both (the thickness an interior minimum of the series)."""
     import tomllib
 
     from ingrained_abtem.model import HaadfMultislice
@@ -270,7 +207,7 @@ name = "haadf-multislice"
 
 [forward_model.options]
 {options}
-thickness_max = {2 * PERIOD}
+thickness_max = {3 * PERIOD}
 defocus_series = [-60.0, 0.0, 60.0]
 
 [forward_model.params]
@@ -289,7 +226,7 @@ thickness = {PERIOD}
 defocus = 0.0
 
 [fom]
-similarity = "ssim-float7"
+similarity = "ssim-float7"      # float SSIM: the 8-bit one cannot tell 1 from 2 periods of this small cell
 
 [registration]
 vertical_bias = 0.0
@@ -302,7 +239,8 @@ max_evals = 2
     assert result.params["thickness"] == pytest.approx(2 * PERIOD, abs=1e-3)
     assert result.params["defocus"] == pytest.approx(60.0)
     scan = tomllib.loads((tmp_path / "run" / "config.toml").read_text())["provenance"]["thickness_scan"]
-    assert scan["chosen_defocus"] == pytest.approx(60.0) and len(scan["rows"]) == 6
+    assert scan["chosen"] == pytest.approx(2 * PERIOD, abs=1e-3)
+    assert scan["chosen_defocus"] == pytest.approx(60.0) and len(scan["rows"]) == 9
     assert {r["defocus"] for r in scan["rows"]} == {-60.0, 0.0, 60.0}
     best = min(scan["rows"], key=lambda r: r["fom"])
     assert (best["thickness"], best["defocus"]) == (pytest.approx(2 * PERIOD, abs=1e-3), 60.0)
