@@ -134,6 +134,7 @@ class StartRunner:
         self.state = StartState()
         self._last_best_write = -math.inf
         self._best_pending = False
+        self._started_at = time.time()
 
     # -- the objective the optimizer sees ------------------------------------------------
     def _objective(self, x: np.ndarray) -> float:
@@ -212,7 +213,7 @@ class StartRunner:
             "evaluations": self.state.n,
             "status": status,
             "stop_reason": self.state.stop_reason,
-            "started_at": round(getattr(self, "_started_at", time.time()), 3),  # epoch s, this process's evaluations
+            "started_at": round(self._started_at, 3),  # epoch s: when this start's evaluations began here
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
             "structure_hash": simulated_structure_hash(self.problem.model, ev.values),  # start_from checks it
@@ -292,7 +293,7 @@ class StartRunner:
         self._repair_pending = bool(self._replay)
         self._elapsed0 = float(self._replay[-1]["elapsed_s"]) if self._replay else 0.0
         self._t0 = time.monotonic()
-        self._started_at = time.time()  # wall clock: when a start of a parallel run began, against the run's
+        self._started_at = time.time()  # wall clock: when this start's evaluations began (a parallel start may begin late)
         opt_cls, options = validate_optimizer(problem.config)
         optimizer = opt_cls()
         status = "finished"
