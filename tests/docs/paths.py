@@ -7,8 +7,9 @@ of the repository's top-level folders (``ingrained_core/``, ``plugins/``, ``exam
 ``docs/``, ``tests/``, ``benchmarks/``, ``.ci/``), resolved against the repository root;
 one with a placeholder (``<date>``, ``*``, ``{...}``, ``NAME``) must match at least one file
 as a glob. Paths that a command *writes* (``runs/...``, ``--out`` targets) start with no
-top-level folder and are not checked; nor are absolute paths, which :func:`outside_paths`
-reports instead (the docs never refer to files outside the repository).
+top-level folder and are not checked; nor are paths outside the repository (absolute ones,
+relative ones that climb out of it, ones that start with a folder beside it), which
+:func:`outside_paths` reports instead (the docs never refer to files outside the repository).
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ TOP = ("ingrained_core", "plugins", "examples", "docs", "tests", "benchmarks", "
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 PATH = re.compile(r"(?<![\w/.~-])((?:%s)/[\w./*<>{}\[\]-]*)" % "|".join(re.escape(t) for t in TOP))
 ABSOLUTE = re.compile(r"(?<![\w.~:/-])(/(?:work|home|tmp/ingrained|Users|root)/[\w./-]+)")
+CLIMBING = re.compile(r"(?<![\w./~-])((?:\.\./)+[\w./-]+)")
+
+
+def beside_repository() -> tuple[str, ...]:
+    """Folders next to the repository's checkout that the repository does not hold itself:
+    a document naming one (``name/...``) points at something a user's clone lacks."""
+    try:
+        return tuple(sorted(p.name for p in REPO.parent.iterdir()
+                            if p.is_dir() and p != REPO and not (REPO / p.name).exists()))
+    except OSError:
+        return ()
 
 
 def documents() -> list[Path]:
@@ -65,6 +77,22 @@ def exists(token: str) -> bool:
     return (REPO / token).exists()
 
 
-def outside_paths(doc: Path) -> list[str]:
-    """Absolute paths in ``doc`` that point outside the repository (e.g. ``/work/shared/...``)."""
-    return [_clean(m) for m in ABSOLUTE.findall(doc.read_text(encoding="utf-8"))]
+def _inside(path: Path) -> bool:
+    return path.resolve().is_relative_to(REPO)
+
+
+def outside_paths(doc: Path, beside: tuple[str, ...] | None = None) -> list[str]:
+    """Paths in ``doc`` that point outside the repository: absolute ones (``/home/...``),
+    relative ones that climb out of it (``../x``, against the document's folder), and ones that start with a folder beside the checkout (``beside``,
+    default :func:`beside_repository`)."""
+    text = doc.read_text(encoding="utf-8")
+    out = [_clean(m) for m in ABSOLUTE.findall(text)]
+    for raw in CLIMBING.findall(text):
+        token = _clean(raw)
+        if not _inside(doc.parent / token):
+            out.append(token)
+    names = beside_repository() if beside is None else beside
+    if names:
+        near = re.compile(r"(?<![\w./~-])((?:%s)/[\w./-]*)" % "|".join(re.escape(n) for n in names))
+        out += [_clean(m) for m in near.findall(text)]
+    return out
