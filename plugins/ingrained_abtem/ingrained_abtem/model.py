@@ -66,17 +66,18 @@ class HaadfMultislice:
                               "series; set forward_model.options.thickness_max (Å) too, or remove defocus_series")
         self.convolution = HaadfConvolution(structure, **opts.geometry())
         self.projection = self.convolution.projection
-        if opts.thickness_step is not None:
-            per_period = slices_per_period(self.projection.depth, opts.slice_thickness)
-            if opts.thickness_max is None or per_period % opts.thickness_step:
-                divisors = ", ".join(str(d) for d in range(1, per_period + 1) if per_period % d == 0)
-                raise ConfigError(
-                    f"forward_model.options.thickness_step: {opts.thickness_step} slices "
-                    + ("needs a thickness series: set forward_model.options.thickness_max (Å) too"
-                       if opts.thickness_max is None else
-                       f"must divide the {per_period} slices of a cell period ({self.projection.depth:.4f} Å at "
-                       f"slice_thickness {opts.slice_thickness:g} Å): use one of {divisors}")
-                )
+        #: equal slices per cell period, and the slices between the images of a thickness series
+        self.slices_per_period = per_period = slices_per_period(self.projection.depth, opts.slice_thickness)
+        self.series_step = opts.thickness_step or per_period
+        if opts.thickness_step is not None and (opts.thickness_max is None or per_period % opts.thickness_step):
+            divisors = ", ".join(str(d) for d in range(1, per_period + 1) if per_period % d == 0)
+            raise ConfigError(
+                f"forward_model.options.thickness_step: {opts.thickness_step} slices "
+                + ("needs a thickness series: set forward_model.options.thickness_max (Å) too"
+                   if opts.thickness_max is None else
+                   f"must divide the {per_period} slices of a cell period ({self.projection.depth:.4f} Å at "
+                   f"slice_thickness {opts.slice_thickness:g} Å): use one of {divisors}")
+            )
         if opts.prism_window is not None:  # the interpolation that gives this probe window on this cell
             self.options = opts = opts.model_copy(update={"prism_interpolation": prism_factors(
                 self.projection.width, self.projection.height, opts.prism_window)})
@@ -147,21 +148,13 @@ class HaadfMultislice:
             series=series is not None,
         )
 
-    @property
-    def series_step(self) -> int:
-        """Slices between the images of the series (``thickness_step``; default: one cell period)."""
-        per_period = slices_per_period(self.projection.depth, self.options.slice_thickness)
-        return self.options.thickness_step or per_period
-
     def _series_thickness(self, index: int) -> float:
         """Thickness (Å) of image ``index`` (1-based) of the series: index x step slices."""
-        per_period = slices_per_period(self.projection.depth, self.options.slice_thickness)
-        return index * self.series_step * self.projection.depth / per_period
+        return index * self.series_step * self.projection.depth / self.slices_per_period
 
     def _series_steps(self) -> int:
         """Images in the series: every ``series_step`` slices through ``series_repeats`` periods."""
-        per_period = slices_per_period(self.projection.depth, self.options.slice_thickness)
-        return (self.series_repeats or 0) * per_period // self.series_step
+        return (self.series_repeats or 0) * self.slices_per_period // self.series_step
 
     def _series_index(self, thickness: float) -> int:
         """The series image (1-based) of ``thickness``: the thinnest that reaches it (as whole periods do)."""
@@ -212,7 +205,7 @@ class HaadfMultislice:
     def _cell(self, params: MultisliceParams) -> tuple[PeriodicImage, SimulationPlan, dict[str, Any]]:
         key = self.cell_key(params)
         series = self.series_repeats
-        index = 0  # the entry of a series: defocus index * periods + period - 1
+        index = 0  # the entry of a series: defocus index * images + image - 1
         if series is not None:
             step = self._series_index(params.thickness)
             steps = self._series_steps()
