@@ -243,14 +243,22 @@ def _tied_starts(problem: Any, report: dict[str, Any], ok: list[dict[str, Any]],
     return replace(problem, config=new_cfg, space=space_of(new_cfg))
 
 
+def _projects(report: dict[str, Any]) -> bool:
+    """Whether the local search starts from a start's undistorted similarity (mode "none"
+    with shear or stretch among the estimated parameters)."""
+    names = report.get("parameters", [])
+    return report.get("start_distortion") == "none" and any(n in DISTORTION and n != "rotation" for n in names)
+
+
 def _projected(problem: Any, report: dict[str, Any], values: dict[str, float]) -> dict[str, float]:
-    """``values`` as the local search would start from them (see :func:`_local_start`)."""
+    """``values`` as the local search starts from them: their undistorted similarity where
+    :func:`_projects`, rounded (:func:`rounded_start`)."""
     from ingrained_core.engine.autostart.estimate import similarity_start
 
-    names = report.get("parameters", [])
-    if report.get("start_distortion") == "none" and any(n in DISTORTION and n != "rotation" for n in names):
+    if _projects(report):
         bounds = {n: tuple(b) for n, b in report["bounds"].items()}
-        values = similarity_start(values, problem.model, problem.space.values(problem.space.x0), names, bounds)
+        values = similarity_start(values, problem.model, problem.space.values(problem.space.x0),
+                                  report.get("parameters", []), bounds)
     return rounded_start(values)
 
 
@@ -312,19 +320,14 @@ def _local_start(problem: Any, report: dict[str, Any], values: dict[str, float],
     ``autostart.start_distortion``) and record it as the start used."""
     from dataclasses import replace
 
-    from ingrained_core.engine.autostart.estimate import similarity_start
-
     cfg = problem.config
-    names = report.get("parameters", [])
     mode = cfg.autostart.start_distortion
     if mode == "auto":
-        mode = "none" if "rotation" in names else "estimate"
-    if mode == "none" and any(n in DISTORTION and n != "rotation" for n in names):
-        bounds = {n: tuple(b) for n, b in report["bounds"].items()}
-        report["start_estimated"] = dict(values)
-        values = similarity_start(values, problem.model, problem.space.values(problem.space.x0), names, bounds)
+        mode = "none" if "rotation" in report.get("parameters", []) else "estimate"
     report["start_distortion"] = mode
-    values = rounded_start(values)
+    if _projects(report):
+        report["start_estimated"] = dict(values)
+    values = _projected(problem, report, values)
     report["start"] = values
     new_cfg = _with_starts(cfg, values)
     return replace(problem, config=new_cfg, space=space_of(new_cfg))
