@@ -212,7 +212,7 @@ def refine_stage(case: Case, conv_cfg: Any, conv: Any, conv_s: float, run_dir: s
             "seconds_per_evaluation": round(ms_s / max(1, ms_evals), 4),
             "abtem_s": round(float(model.stats["seconds"]), 2), "series_computed": int(model.stats["computed"]),
             "options": dict(ms_cfg.forward_model.options), "plan": plan,
-            "prism_interpolation": list(getattr(model.options, "prism_interpolation", ()) or ()),
+            "prism_interpolation": list(model.options.prism_interpolation),
             "frozen_phonon_configs": int(phonon_configs),
             "thickness_scan_at_start": start_scan,
             "thickness_scan_at_best": [{k: r[k] for k in ROW_KEYS if k in r} for r in final_scan],

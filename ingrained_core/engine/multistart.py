@@ -33,7 +33,7 @@ def start_points(problem: Problem, starts: int, seed: int) -> list[np.ndarray]:
     space = problem.space
     x0 = space.x0
     base = space.values(x0)
-    given = list(getattr(problem.config.optimizer, "start_values", []) or [])
+    given = problem.config.optimizer.start_values
     points = [x0]
     for i in range(1, starts):
         draw = rng.uniform(0.0, 1.0, size=x0.shape)  # drawn for every start: a sampled start never moves
