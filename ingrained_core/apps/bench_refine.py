@@ -81,11 +81,14 @@ def peak_rss_gb() -> float:
 
 def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thickness_max: float | None,
                       phonon_configs: int, max_evals: int, time_limit: float,
-                      defocus_series: bool | list[float] = True, thickness_step: int | None = None) -> Any:
+                      defocus_series: bool | list[float] = True, thickness_step: int | None = None,
+                      prism_interpolation: tuple[int, int] | None = None) -> Any:
     """The refinement config: the convolution run's, switched to ``haadf-multislice`` from its best.
 
     ``defocus_series``: True = the settings' own (if any), False = none (defocus 0 only), a
-    list = these defoci (Å; 0 is added, the start's defocus)."""
+    list = these defoci (Å; 0 is added, the start's defocus). ``prism_interpolation``: these
+    PRISM factors (x, y) instead of the settings' window (a convergence check: a larger probe
+    window, smaller factors, is closer to plain multislice)."""
     from ingrained_core.plugin.params import ParamSpec
 
     chosen = REFINE_SETTINGS[settings]
@@ -95,6 +98,9 @@ def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thicknes
                    thickness_max=float(thickness_max or chosen["thickness_max"]))
     if thickness_step is not None:
         options["thickness_step"] = int(thickness_step)
+    if prism_interpolation is not None:
+        options.pop("prism_window", None)
+        options["prism_interpolation"] = [int(f) for f in prism_interpolation]
     if isinstance(defocus_series, list):
         options["defocus_series"] = sorted({0.0, *(float(d) for d in defocus_series)})
     elif chosen.get("defocus_series") and defocus_series:
@@ -122,7 +128,8 @@ def refine_case(case: Case | str, *, runs_dir: str | Path, settings: str = "docu
                 conv_time_limit: float = 300.0, max_evals: int = 60, time_limit: float = 2700.0,
                 thickness_max: float | None = None, phonon_configs: int = 0, overrides: list[str] | None = None,
                 examples: Path | None = None, say: Any = None,
-                defocus_series: bool | list[float] = True, thickness_step: int | None = None) -> dict[str, Any]:
+                defocus_series: bool | list[float] = True, thickness_step: int | None = None,
+                prism_interpolation: tuple[int, int] | None = None) -> dict[str, Any]:
     """The convolution fit, then the multislice refinement from its best (see the module docstring)."""
     from ingrained_core.engine.config import load_config
     from ingrained_core.engine.run import fuse
@@ -143,13 +150,14 @@ def refine_case(case: Case | str, *, runs_dir: str | Path, settings: str = "docu
     return refine_stage(case, conv_cfg, conv, conv_s, runs / f"{case.name}-multislice", settings=settings,
                         max_evals=max_evals, time_limit=time_limit, thickness_max=thickness_max,
                         phonon_configs=phonon_configs, say=say, defocus_series=defocus_series,
-                        thickness_step=thickness_step)
+                        thickness_step=thickness_step, prism_interpolation=prism_interpolation)
 
 
 def refine_stage(case: Case, conv_cfg: Any, conv: Any, conv_s: float, run_dir: str | Path, *,
                  settings: str = "documented", max_evals: int = 60, time_limit: float = 2700.0,
                  thickness_max: float | None = None, phonon_configs: int = 0, say: Any = None,
-                 defocus_series: bool | list[float] = True, thickness_step: int | None = None) -> dict[str, Any]:
+                 defocus_series: bool | list[float] = True, thickness_step: int | None = None,
+                 prism_interpolation: tuple[int, int] | None = None) -> dict[str, Any]:
     """The multislice refinement from a finished convolution run ``conv`` (a FuseResult of
     ``conv_cfg``, ``conv_s`` seconds): its record (see the module docstring). Used by
     :func:`refine_case` and by ``ingrained benchmark --refine multislice`` after each case."""
@@ -170,7 +178,7 @@ def refine_stage(case: Case, conv_cfg: Any, conv: Any, conv_s: float, run_dir: s
     conv_eval_s = conv_s / max(1, conv_evals)
     ms_cfg = multislice_config(conv_cfg, Path(conv.run_dir) / "best.json", settings,
                                thickness_max=thickness_max, phonon_configs=phonon_configs, defocus_series=defocus_series,
-                               thickness_step=thickness_step,
+                               thickness_step=thickness_step, prism_interpolation=prism_interpolation,
                                max_evals=max_evals, time_limit=time_limit)
     echo(f"{case.name}: multislice refinement ({settings}), thickness series to "
          f"{ms_cfg.forward_model.options['thickness_max']:g} Å ...")

@@ -46,4 +46,9 @@ def test_refinement_config_is_the_documented_multislice_from_the_convolution_bes
                                max_evals=60, time_limit=2700.0, defocus_series=[20.0, 10.0])
     assert listed.forward_model.options["defocus_series"] == [0.0, 10.0, 20.0]  # the start's 0 added
     assert not p["pixel_size"].fixed if p["pixel_size"].fixed is not None else True
+    # a window convergence check: explicit PRISM factors replace the settings' window
+    assert fm.options["prism_window"] == 4.2 and "prism_interpolation" not in fm.options
+    wider = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=None, phonon_configs=0,
+                              max_evals=60, time_limit=2700.0, prism_interpolation=(4, 8)).forward_model.options
+    assert "prism_window" not in wider and MultisliceOptions(**wider).prism_interpolation == (4, 8)
     assert cfg.optimizer.name == "powell" and cfg.optimizer.starts == 1 and cfg.optimizer.max_evals == 60

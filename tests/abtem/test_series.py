@@ -43,6 +43,42 @@ def test_series_equals_single_thickness_simulations(need_abtem, small_cell, meth
 
 
 @pytest.mark.slow
+def test_smatrix_built_propagated_and_downsampled_in_beam_batches(need_abtem, small_cell):
+    """The series' in-place S-matrix steps, in batches of 3 plane waves, give abTEM's whole-array
+    results: the build, the propagation through a second period and the downsampling."""
+    import abtem
+
+    from ingrained_abtem.engine import CellSimulator, abtem_settings
+    from ingrained_abtem.model import HaadfMultislice
+    from ingrained_abtem.specimen import specimen_at
+
+    model = HaadfMultislice(small_cell, **FAST, method="prism")
+    params = model.Params(**{**SMALL_PARAMS, "thickness": PERIOD})
+    specimen = specimen_at(model.projection, model._numbers, params.interface_width, PERIOD)
+    plan = model.plan(params)
+    sim = CellSimulator(model.options)
+    sim.batch_bytes = 3 * int(np.prod(plan.gpts)) * 8  # 3 plane waves a batch
+    with abtem_settings(abtem):
+        period = sim._potential_of(sim._periods(specimen.to_atoms(), specimen)[0], plan, specimen.depth).build(lazy=False)
+        whole = abtem.SMatrix(potential=period, energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                              interpolation=model.options.prism_interpolation, downsample=False).build(lazy=False)
+        batched = sim._built_in_place(period, params)
+        assert whole.array.shape[0] > 6 and sim._beam_batch(batched) == 3
+        np.testing.assert_array_equal(batched.array, whole.array)
+        deeper = whole.multislice(period)
+        sim._propagated_in_place(batched, period)
+        np.testing.assert_array_equal(batched.array, deeper.array)
+        down = sim._downsampled(batched, period, params)
+        ref = abtem.Waves(deeper.array, energy=deeper.waves.energy, extent=deeper.waves.extent,
+                          metadata={**deeper.waves.metadata,
+                                    "adjusted_antialias_cutoff_gpts": deeper.waves.antialias_cutoff_gpts},
+                          ensemble_axes_metadata=deeper.waves.ensemble_axes_metadata).downsample(
+            gpts=down.array.shape[1:], normalization="intensity")
+        assert down.array.shape == ref.array.shape and ref.array.shape[1] < whole.array.shape[1]
+        np.testing.assert_allclose(down.array, ref.array, rtol=0, atol=1e-6 * np.abs(ref.array).max())
+
+
+@pytest.mark.slow
 def test_defocus_series_equals_single_simulations_at_each_defocus(need_abtem, small_cell):
     """One PRISM propagation reduced at two defoci: each (thickness, defocus) image equals its own simulation."""
     from ingrained_abtem.model import HaadfMultislice

@@ -32,7 +32,7 @@ import numpy as np
 
 from ingrained_core.plugin import PluginError
 
-from .plan import SimulationPlan
+from .plan import CHUNK_BYTES, SimulationPlan
 from .specimen import Specimen
 
 INSTALL_HINT = "pip install abtem  (or: pip install -e plugins/ingrained_abtem)"
@@ -108,6 +108,8 @@ class CellSimulator:
         self._abtem: Any = None
         self._key: tuple[Any, ...] | None = None
         self._built: Any = None
+        #: Bytes of full-size plane waves per batch of the in-place S-matrix steps (~one dask chunk).
+        self.batch_bytes = CHUNK_BYTES
 
     @property
     def abtem(self) -> Any:
@@ -159,25 +161,78 @@ class CellSimulator:
                              cell=[specimen.width, specimen.height, specimen.depth], pbc=True))
         return out
 
+    def _beam_batch(self, smatrix: Any) -> int:
+        """Plane waves per batch when an S-matrix is built, propagated or downsampled in place (~128 MiB)."""
+        per_beam = int(np.prod(smatrix.array.shape[1:])) * smatrix.array.itemsize
+        return max(1, int(self.batch_bytes // max(1, per_beam)))
+
+    def _built_in_place(self, potential: Any, params: Any) -> Any:
+        """The full-size S-matrix through ``potential``, built in beam batches into ONE array.
+
+        abTEM's lazy build runs the multislice in batches of plane waves; storing it chunk by
+        chunk (dask ``store``) keeps one S-matrix in memory instead of the batches and their
+        concatenation (the same numbers as ``build(lazy=False)``, tested).
+        """
+        import dask.array as da
+
+        abtem = self.abtem
+        smatrix = abtem.SMatrix(potential=potential, energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
+                                interpolation=self.options.prism_interpolation, downsample=False)
+        per_beam = int(np.prod(potential.gpts)) * np.dtype(np.complex64).itemsize
+        lazy = smatrix.build(lazy=True, max_batch=max(1, int(self.batch_bytes // max(1, per_beam))))
+        array = np.empty(lazy.array.shape, dtype=lazy.array.dtype)
+        da.store(lazy.array, array, lock=False)
+        return abtem.SMatrixArray(
+            array, wave_vectors=lazy.wave_vectors, semiangle_cutoff=lazy.semiangle_cutoff, energy=lazy.energy,
+            interpolation=lazy.interpolation, extent=lazy.extent, window_gpts=lazy.window_gpts,
+            window_offset=lazy.window_offset, periodic=lazy.periodic, device="cpu", metadata=lazy.metadata,
+        )
+
+    def _propagated_in_place(self, smatrix: Any, potential: Any) -> None:
+        """``smatrix`` propagated through ``potential``, in place, a batch of plane waves at a time.
+
+        What ``SMatrixArray.multislice`` does (its waves' multislice), batch by batch: the plane
+        waves are independent, so the result is the same (tested) and only one S-matrix is held.
+        """
+        waves = smatrix.waves
+        array = smatrix.array
+        batch = self._beam_batch(smatrix)
+        for i in range(0, array.shape[0], batch):
+            part = self.abtem.Waves(array[i:i + batch], energy=waves.energy, extent=waves.extent,
+                                    metadata=waves.metadata,
+                                    ensemble_axes_metadata=waves[i:i + batch].ensemble_axes_metadata)
+            array[i:i + batch] = part.multislice(potential).array
+
     def _downsampled(self, smatrix: Any, potential: Any, params: Any) -> Any:
         """The full-size S-matrix downsampled to the anti-aliasing cutoff, as abTEM's build does, for reduction.
 
         The propagation needs the full grid; the reduction is the same (and several times
         cheaper) on the grid abTEM itself keeps after a build (``downsample = "cutoff"``).
+        Downsampled a batch of plane waves at a time into one array, so the full-size
+        S-matrix is never transformed whole beside itself.
         """
         abtem = self.abtem
         reference = abtem.SMatrix(potential=potential, energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
                                   interpolation=self.options.prism_interpolation)  # not built: sizes only
         waves = smatrix.waves
         metadata = {**waves.metadata, "adjusted_antialias_cutoff_gpts": waves.antialias_cutoff_gpts}
-        down = abtem.Waves(waves.array, energy=waves.energy, extent=waves.extent, metadata=metadata,
-                           ensemble_axes_metadata=waves.ensemble_axes_metadata).downsample(
-            gpts=reference.downsampled_gpts, normalization="intensity")
+        array = smatrix.array
+        batch = self._beam_batch(smatrix)
+        down_array = None
+        down_metadata: dict[str, Any] = {}
+        for i in range(0, array.shape[0], batch):
+            part = abtem.Waves(array[i:i + batch], energy=waves.energy, extent=waves.extent, metadata=metadata,
+                               ensemble_axes_metadata=waves[i:i + batch].ensemble_axes_metadata).downsample(
+                gpts=reference.downsampled_gpts, normalization="intensity")
+            if down_array is None:
+                down_array = np.empty((array.shape[0], *part.array.shape[1:]), dtype=part.array.dtype)
+                down_metadata = part.metadata
+            down_array[i:i + batch] = part.array
         return abtem.SMatrixArray(
-            down.array, wave_vectors=smatrix.wave_vectors, semiangle_cutoff=smatrix.semiangle_cutoff,
+            down_array, wave_vectors=smatrix.wave_vectors, semiangle_cutoff=smatrix.semiangle_cutoff,
             energy=smatrix.energy, interpolation=smatrix.interpolation, extent=smatrix.extent,
             window_gpts=reference.window_gpts, window_offset=smatrix.window_offset, periodic=smatrix.periodic,
-            device="cpu", metadata={**smatrix.metadata, **down.metadata},
+            device="cpu", metadata={**smatrix.metadata, **down_metadata},
         )
 
     def series(self, specimen: Specimen, plan: SimulationPlan, params: Any,
@@ -222,12 +277,9 @@ class CellSimulator:
                               for period in potentials for c in range(chunks)]
                     for k, potential in enumerate(pieces):
                         if smatrix is None:
-                            smatrix = abtem.SMatrix(potential=potential, energy=params.energy * 1e3,
-                                                    semiangle_cutoff=params.aperture,
-                                                    interpolation=opts.prism_interpolation,
-                                                    downsample=False).build(lazy=False)
+                            smatrix = self._built_in_place(potential, params)
                         else:
-                            smatrix = smatrix.multislice(potential)
+                            self._propagated_in_place(smatrix, potential)
                         reducible = self._downsampled(smatrix, potential, params)
                         for j, nodes in enumerate(node_sets):
                             for defocus, weight in nodes:
