@@ -47,7 +47,6 @@ def test_smatrix_built_propagated_and_downsampled_in_beam_batches(need_abtem, sm
     """The series' in-place S-matrix steps, in batches of 3 plane waves, give abTEM's whole-array
     results: the build, the propagation through a second period and the downsampling."""
     import abtem
-
     from ingrained_abtem.engine import CellSimulator, abtem_settings
     from ingrained_abtem.model import HaadfMultislice
     from ingrained_abtem.specimen import specimen_at

@@ -33,12 +33,17 @@ from typing import Any, ClassVar
 import numpy as np
 from ingrained_stem.api import HaadfConvolution, HaadfOptions, HaadfParams, fit_crop
 
-from ingrained_core.plugin import ConfigError, ParameterError
-from ingrained_core.plugin import SimulatedImage
+from ingrained_core.plugin import ConfigError, ParameterError, SimulatedImage
 
 from .engine import CellSimulator
 from .params import MultisliceOptions, MultisliceParams
-from .plan import SimulationPlan, check_memory, check_sampling, plan_simulation, slices_per_period
+from .plan import (
+    SimulationPlan,
+    check_memory,
+    check_sampling,
+    plan_simulation,
+    slices_per_period,
+)
 from .render import PeriodicImage, render
 from .specimen import REPEAT_TOLERANCE, check_ordered, repeats_for, specimen_at
 from .thermal import DEBYE_WALLER_SOURCE, element_sigmas

@@ -1,7 +1,6 @@
 """Entry-point module of ingrained_abtem: names the model; never imports abtem."""
 
-from ingrained_core.plugin import Contribution
-from ingrained_core.plugin import hookimpl
+from ingrained_core.plugin import Contribution, hookimpl
 
 
 @hookimpl
