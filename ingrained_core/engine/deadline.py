@@ -80,6 +80,8 @@ def in_finalizer(frame: Any) -> bool:
         return True
     while frame is not None:
         code = frame.f_code
+        if code is _note_collection.__code__:  # the collector's own callback, before it sets the flag
+            return True
         if code.co_name == "__del__" or (code.co_filename.endswith("weakref.py")
                                          and code.co_name in ("__call__", "remove", "_remove")):
             return True

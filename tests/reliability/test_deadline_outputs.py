@@ -136,6 +136,27 @@ def test_in_finalizer_sees_del_frames() -> None:
     assert dl.in_finalizer(sys._getframe()) is False
 
 
+def test_in_finalizer_sees_the_collectors_own_callback() -> None:
+    """A signal landing in the gc callback itself, before it has set its flag (seen once in
+    CI as "Exception ignored in: <function _note_collection>"), is inside the collector."""
+    frames: list = []
+
+    def tracer(frame, event, arg):  # records the callback's frame as it is entered
+        if event == "call" and frame.f_code is dl._note_collection.__code__:
+            frames.append(frame)
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        dl._note_collection("stop", {})  # as the collector calls it at the end of a collection
+    finally:
+        sys.settrace(previous)
+    assert len(frames) == 1 and dl._collecting[0] is False
+    assert dl.in_finalizer(frames[0]) is True
+    assert dl.in_finalizer(sys._getframe()) is False
+
+
 def test_sigterm_inside_a_finaliser_stops_the_process_cleanly(tmp_path: Path) -> None:
     """The whole path in a fresh interpreter: SIGTERM during a ``__del__`` becomes a
     :class:`Terminated` just after it, with no "Exception ignored" on stderr."""
