@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--defocus-series", type=float, nargs="+", default=None, metavar="DEFOCUS",
                     help="Å: scan these defoci (and 0) instead of the settings' own series")
     ap.add_argument("--prism-interpolation", type=int, nargs=2, default=None, metavar=("FX", "FY"),
-                    help="PRISM interpolation factors instead of the settings' 4.2 Å window (smaller factors: "
+                    help="PRISM interpolation factors instead of the settings' own (smaller factors: "
                     "a larger probe window, closer to plain multislice; memory and time grow as 1/(FX FY))")
     ap.add_argument("--max-evals", type=int, default=60, help="Powell evaluations of the refinement")
     ap.add_argument("--time-limit", type=float, default=2700.0, help="s, the refinement's wall-time limit")

@@ -6,11 +6,12 @@ Per case, two runs at the paper's fixed crop (195 x 153 twin, 283 x 169 Ni/M3B2)
    where they are, no pixel-snapping artefact), under a wall-time limit.
 2. **Multislice refinement from its best**: ``haadf-multislice`` with the documented
    detector (100-150 mrad) and sampling (0.05 Å), PRISM, a thickness series up to
-   ``thickness_max``; ``forward_model.start_from`` = the convolution run's best.json
-   (interface width and optics fixed at it, image-side parameters free). At the
-   documented settings the series is also reduced at a defocus series (-20 to 40 Å in
-   5 Å steps: PRISM applies the probe's defocus at the reduction, so each defocus costs one
-   reduction per period, not a propagation). The thickness and the defocus are chosen by
+   ``thickness_max``, with a probe window wide enough for that thickness (the twin's
+   PRISM (4, 8) to 93.75 Å, Ni/M3B2's (2, 4) to 84.5 Å); ``forward_model.start_from`` = the
+   convolution run's best.json (interface width and optics fixed at it, image-side
+   parameters free). At the documented settings the series is also reduced at defoci 0,
+   10 and 20 Å (PRISM applies the probe's defocus at the reduction, so each defocus costs
+   one reduction per period, not a propagation). The thickness and the defocus are chosen by
    scanning the series at the start point (:mod:`ingrained_core.engine.thickness`),
    Powell then refines the image side, and the series is scanned again at the final best
    (the scan is cached: image-side renders only).
@@ -47,17 +48,21 @@ from ingrained_core.plugin.errors import ConfigError
 #: The multislice numerics of each setting (``[forward_model.options]`` and detector parameters).
 REFINE_SETTINGS: dict[str, dict[str, Any]] = {
     "documented": {
-        # a 4.2 Å probe window on every cell: the twin's (8, 16), Ni/M3B2's (4, 12) (its 17.4 Å
-        # wide cell at (8, 16) had a 2.2 Å window, which striped the Ni grain: FOM 0.569 against
-        # 0.384 at (4, 12) and 0.383 at (2, 6), same parameters, static lattice, 28 Å)
-        "options": {"method": "prism", "prism_window": 4.2, "sampling": 0.05, "slice_thickness": 2.4,
+        # PRISM probe windows wide enough for the series' thickness (docs/models/abtem.md, "The
+        # probe window must grow with the thickness"): the 4.2 Å window used before (the twin's
+        # (8, 16), Ni/M3B2's (4, 12)) cut the probe off beyond one Ni/M3B2 period and moved the
+        # twin's FOM at 28 Å by 0.005. Per case below; a case not listed takes ``prism_window``.
+        "options": {"method": "prism", "prism_window": 8.5, "sampling": 0.05, "slice_thickness": 2.4,
                     "memory_limit": 8.0},
         "params": {"detector_inner": 100.0, "detector_outer": 150.0},
-        # The full 300 Å series at defocus 0 (docs/models/abtem.md) has the twin's minimum at
-        # 28 Å and nothing below 0.33 beyond 94 Å; 57 Å (6 twin periods, 2 Ni/M3B2 ones) with
-        # 13 defoci costs about what the 300 Å series at one defocus did.
         "thickness_max": 57.0,
-        "defocus_series": [float(d) for d in range(-20, 41, 5)],
+        "defocus_series": [0.0, 10.0, 20.0],
+        "per_case": {
+            # the twin: 8.1 x 8.6 Å, 10 periods (the FOM falls to its minimum near 84 Å)
+            "twin": {"prism_interpolation": [4, 8], "thickness_max": 93.75},
+            # Ni/M3B2: 8.7 x 13.0 Å (8.7 Å in y still cut the probe off at 56 Å), 3 periods
+            "ni": {"prism_interpolation": [2, 4], "thickness_max": 84.5},
+        },
     },
     "coarse": {
         "options": {"method": "prism", "prism_interpolation": [4, 8], "sampling": 0.15, "slice_thickness": 2.4,
@@ -82,20 +87,25 @@ def peak_rss_gb() -> float:
 def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thickness_max: float | None,
                       phonon_configs: int, max_evals: int, time_limit: float,
                       defocus_series: bool | list[float] = True, thickness_step: int | None = None,
-                      prism_interpolation: tuple[int, int] | None = None) -> Any:
+                      prism_interpolation: tuple[int, int] | None = None, case: str | None = None) -> Any:
     """The refinement config: the convolution run's, switched to ``haadf-multislice`` from its best.
 
     ``defocus_series``: True = the settings' own (if any), False = none (defocus 0 only), a
     list = these defoci (Å; 0 is added, the start's defocus). ``prism_interpolation``: these
     PRISM factors (x, y) instead of the settings' window (a convergence check: a larger probe
-    window, smaller factors, is closer to plain multislice)."""
+    window, smaller factors, is closer to plain multislice). ``case``: the settings' own
+    window and thickness for that case, where they list one."""
     from ingrained_core.plugin.params import ParamSpec
 
     chosen = REFINE_SETTINGS[settings]
+    own = dict(chosen.get("per_case", {}).get(case or "", {}))
     fm = conv_cfg.forward_model
     options = {k: v for k, v in fm.options.items() if k in GEOMETRY}
     options.update(chosen["options"], phonon_configs=int(phonon_configs),
-                   thickness_max=float(thickness_max or chosen["thickness_max"]))
+                   thickness_max=float(thickness_max or own.pop("thickness_max", chosen["thickness_max"])))
+    if "prism_interpolation" in own:
+        options.pop("prism_window", None)
+        options["prism_interpolation"] = list(own["prism_interpolation"])
     if thickness_step is not None:
         options["thickness_step"] = int(thickness_step)
     if prism_interpolation is not None:
@@ -179,7 +189,7 @@ def refine_stage(case: Case, conv_cfg: Any, conv: Any, conv_s: float, run_dir: s
     ms_cfg = multislice_config(conv_cfg, Path(conv.run_dir) / "best.json", settings,
                                thickness_max=thickness_max, phonon_configs=phonon_configs, defocus_series=defocus_series,
                                thickness_step=thickness_step, prism_interpolation=prism_interpolation,
-                               max_evals=max_evals, time_limit=time_limit)
+                               case=case.name, max_evals=max_evals, time_limit=time_limit)
     echo(f"{case.name}: multislice refinement ({settings}), thickness series to "
          f"{ms_cfg.forward_model.options['thickness_max']:g} Å ...")
     run_dir = Path(run_dir)

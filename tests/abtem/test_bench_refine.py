@@ -30,6 +30,14 @@ def test_refinement_config_is_the_documented_multislice_from_the_convolution_bes
     assert fm.name == "haadf-multislice" and fm.start_from == Path(tmp_path / "best.json")
     MultisliceOptions(**fm.options)  # every option valid for the multislice model ("placement" dropped)
     assert fm.options["sampling"] <= 0.05 and fm.options["thickness_max"] == REFINE_SETTINGS["documented"]["thickness_max"]
+    # with its case named, the case's own probe window and thickness (wide enough for that thickness)
+    twin = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=None, phonon_configs=0,
+                             max_evals=60, time_limit=2700.0, case="twin").forward_model.options
+    assert twin["prism_interpolation"] == [4, 8] and "prism_window" not in twin and twin["thickness_max"] == 93.75
+    assert MultisliceOptions(**twin).prism_interpolation == (4, 8)
+    thinner = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=30.0, phonon_configs=0,
+                                max_evals=60, time_limit=2700.0, case="twin").forward_model.options
+    assert thinner["thickness_max"] == 30.0 and thinner["prism_interpolation"] == [4, 8]
     assert fm.options["vertical"] == "up" and fm.options["shear"] == "inverse"  # the case's geometry kept
     p = fm.params
     assert (p["detector_inner"].start, p["detector_outer"].start) == (100.0, 150.0) and p["detector_outer"].fixed
@@ -47,7 +55,7 @@ def test_refinement_config_is_the_documented_multislice_from_the_convolution_bes
     assert listed.forward_model.options["defocus_series"] == [0.0, 10.0, 20.0]  # the start's 0 added
     assert not p["pixel_size"].fixed if p["pixel_size"].fixed is not None else True
     # a window convergence check: explicit PRISM factors replace the settings' window
-    assert fm.options["prism_window"] == 4.2 and "prism_interpolation" not in fm.options
+    assert fm.options["prism_window"] == 8.5 and "prism_interpolation" not in fm.options
     wider = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=None, phonon_configs=0,
                               max_evals=60, time_limit=2700.0, prism_interpolation=(4, 8)).forward_model.options
     assert "prism_window" not in wider and MultisliceOptions(**wider).prism_interpolation == (4, 8)
