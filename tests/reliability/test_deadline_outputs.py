@@ -141,10 +141,9 @@ def test_in_finalizer_sees_the_collectors_own_callback() -> None:
     CI as "Exception ignored in: <function _note_collection>"), is inside the collector."""
     frames: list = []
 
-    def tracer(frame, event, arg):  # records the callback's frame as it is entered
+    def tracer(frame, event, arg):  # records the callback's frame as it is entered (no local tracing)
         if event == "call" and frame.f_code is dl._note_collection.__code__:
             frames.append(frame)
-        return None
 
     previous = sys.gettrace()
     sys.settrace(tracer)
