@@ -161,10 +161,20 @@ class CellSimulator:
                              cell=[specimen.width, specimen.height, specimen.depth], pbc=True))
         return out
 
-    def _beam_batch(self, smatrix: Any) -> int:
-        """Plane waves per batch when an S-matrix is built, propagated or downsampled in place (~128 MiB)."""
-        per_beam = int(np.prod(smatrix.array.shape[1:])) * smatrix.array.itemsize
+    def _beam_batch(self, gpts: tuple[int, ...]) -> int:
+        """Plane waves per batch when an S-matrix on ``gpts`` is built, propagated or downsampled in place."""
+        per_beam = int(np.prod(gpts)) * np.dtype(np.complex64).itemsize
         return max(1, int(self.batch_bytes // max(1, per_beam)))
+
+    def _batches(self, smatrix: Any, metadata: dict[str, Any]) -> Iterator[tuple[slice, Any]]:
+        """(rows, Waves) over ``smatrix``'s plane waves, a batch at a time: views of its array
+        with its waves' energy, extent and axes, and ``metadata``."""
+        waves = smatrix.waves
+        batch = self._beam_batch(smatrix.array.shape[1:])
+        for i in range(0, smatrix.array.shape[0], batch):
+            rows = slice(i, i + batch)
+            yield rows, self.abtem.Waves(smatrix.array[rows], energy=waves.energy, extent=waves.extent,
+                                         metadata=metadata, ensemble_axes_metadata=waves[rows].ensemble_axes_metadata)
 
     def _built_in_place(self, potential: Any, params: Any) -> Any:
         """The full-size S-matrix through ``potential``, built in beam batches into ONE array.
@@ -178,8 +188,7 @@ class CellSimulator:
         abtem = self.abtem
         smatrix = abtem.SMatrix(potential=potential, energy=params.energy * 1e3, semiangle_cutoff=params.aperture,
                                 interpolation=self.options.prism_interpolation, downsample=False)
-        per_beam = int(np.prod(potential.gpts)) * np.dtype(np.complex64).itemsize
-        lazy = smatrix.build(lazy=True, max_batch=max(1, int(self.batch_bytes // max(1, per_beam))))
+        lazy = smatrix.build(lazy=True, max_batch=self._beam_batch(potential.gpts))
         array = np.empty(lazy.array.shape, dtype=lazy.array.dtype)
         da.store(lazy.array, array, lock=False)
         return abtem.SMatrixArray(
@@ -194,14 +203,8 @@ class CellSimulator:
         What ``SMatrixArray.multislice`` does (its waves' multislice), batch by batch: the plane
         waves are independent, so the result is the same (tested) and only one S-matrix is held.
         """
-        waves = smatrix.waves
-        array = smatrix.array
-        batch = self._beam_batch(smatrix)
-        for i in range(0, array.shape[0], batch):
-            part = self.abtem.Waves(array[i:i + batch], energy=waves.energy, extent=waves.extent,
-                                    metadata=waves.metadata,
-                                    ensemble_axes_metadata=waves[i:i + batch].ensemble_axes_metadata)
-            array[i:i + batch] = part.multislice(potential).array
+        for rows, part in self._batches(smatrix, smatrix.waves.metadata):
+            smatrix.array[rows] = part.multislice(potential).array
 
     def _downsampled(self, smatrix: Any, potential: Any, params: Any) -> Any:
         """The full-size S-matrix downsampled to the anti-aliasing cutoff, as abTEM's build does, for reduction.
@@ -216,18 +219,14 @@ class CellSimulator:
                                   interpolation=self.options.prism_interpolation)  # not built: sizes only
         waves = smatrix.waves
         metadata = {**waves.metadata, "adjusted_antialias_cutoff_gpts": waves.antialias_cutoff_gpts}
-        array = smatrix.array
-        batch = self._beam_batch(smatrix)
         down_array = None
         down_metadata: dict[str, Any] = {}
-        for i in range(0, array.shape[0], batch):
-            part = abtem.Waves(array[i:i + batch], energy=waves.energy, extent=waves.extent, metadata=metadata,
-                               ensemble_axes_metadata=waves[i:i + batch].ensemble_axes_metadata).downsample(
-                gpts=reference.downsampled_gpts, normalization="intensity")
+        for rows, part in self._batches(smatrix, metadata):
+            down = part.downsample(gpts=reference.downsampled_gpts, normalization="intensity")
             if down_array is None:
-                down_array = np.empty((array.shape[0], *part.array.shape[1:]), dtype=part.array.dtype)
-                down_metadata = part.metadata
-            down_array[i:i + batch] = part.array
+                down_array = np.empty((smatrix.array.shape[0], *down.array.shape[1:]), dtype=down.array.dtype)
+                down_metadata = down.metadata
+            down_array[rows] = down.array
         return abtem.SMatrixArray(
             down_array, wave_vectors=smatrix.wave_vectors, semiangle_cutoff=smatrix.semiangle_cutoff,
             energy=smatrix.energy, interpolation=smatrix.interpolation, extent=smatrix.extent,
