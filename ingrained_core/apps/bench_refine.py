@@ -103,14 +103,12 @@ def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thicknes
     options = {k: v for k, v in fm.options.items() if k in GEOMETRY}
     options.update(chosen["options"], phonon_configs=int(phonon_configs),
                    thickness_max=float(thickness_max or own.pop("thickness_max", chosen["thickness_max"])))
-    if "prism_interpolation" in own:
+    interpolation = prism_interpolation or own.get("prism_interpolation")  # explicit factors win
+    if interpolation is not None:
         options.pop("prism_window", None)
-        options["prism_interpolation"] = list(own["prism_interpolation"])
+        options["prism_interpolation"] = [int(f) for f in interpolation]
     if thickness_step is not None:
         options["thickness_step"] = int(thickness_step)
-    if prism_interpolation is not None:
-        options.pop("prism_window", None)
-        options["prism_interpolation"] = [int(f) for f in prism_interpolation]
     if isinstance(defocus_series, list):
         options["defocus_series"] = sorted({0.0, *(float(d) for d in defocus_series)})
     elif chosen.get("defocus_series") and defocus_series:
