@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 def window_config(case_name: str, params: dict[str, float], interpolation: tuple[int, int], *,
                   thickness_max: float, defocus: float, phonons: int, memory_limit: float) -> Any:
     """The case's config switched to ``haadf-multislice`` with every parameter fixed at ``params``."""
-    from ingrained_core.apps.bench_refine import REFINE_SETTINGS
+    from ingrained_core.apps.bench_refine import GEOMETRY, REFINE_SETTINGS
     from ingrained_core.apps.benchmark import CASES, case_overrides, examples_dir
     from ingrained_core.engine.config import load_config
     from ingrained_core.plugin.params import ParamSpec
@@ -40,7 +40,7 @@ def window_config(case_name: str, params: dict[str, float], interpolation: tuple
     case = CASES[case_name]
     cfg = load_config(examples_dir() / case.config, case_overrides(case, 300.0))
     fm = cfg.forward_model
-    options = {k: v for k, v in fm.options.items() if k in ("vertical", "shear", "beam_axis", "horizontal_axis")}
+    options = {k: v for k, v in fm.options.items() if k in GEOMETRY}
     documented = dict(REFINE_SETTINGS["documented"]["options"])
     documented.pop("prism_window", None)
     options.update(documented, prism_interpolation=list(interpolation), phonon_configs=int(phonons),
