@@ -53,8 +53,8 @@ GIB = 2.0**30
 #: Full-size S-matrices' worth of memory a PRISM thickness series holds at its peak: the kept
 #: one (built, propagated and downsampled in place, a batch of plane waves at a time), its
 #: downsampled copy for the reduction (4/9) and a batch's temporaries. Calibrated on the twin
-#: at 0.05 Å (97 plane waves, 672 x 1408, 2 periods): peak RSS 1.74 GB of the whole process
-#: (4.07 GB, about 6 copies, when abTEM built, propagated and downsampled the whole array at once).
+#: at 0.05 Å (97 plane waves, 672 x 1408, 2 periods): peak RSS 1.66 GiB of the whole process
+#: (3.88 GiB, about 6 copies, when abTEM built, propagated and downsampled the whole array at once).
 SERIES_SMATRIX_COPIES = 1.6
 
 
