@@ -45,7 +45,7 @@ from .plan import (
     slices_per_period,
 )
 from .render import PeriodicImage, render
-from .specimen import REPEAT_TOLERANCE, check_ordered, repeats_for, specimen_at
+from .specimen import REPEAT_TOLERANCE, check_ordered, draw_sites, repeats_for, specimen_at
 from .thermal import DEBYE_WALLER_SOURCE, element_sigmas
 
 
@@ -91,7 +91,12 @@ class HaadfMultislice:
         #: "forward" (M = S·H) or "inverse" (M = S·H⁻¹), as the convolution model
         self.shear = getattr(self.convolution, "shear", None) or opts.shear or _haadf_default("shear") or "forward"
         self.pixel_integration = bool(getattr(self.convolution, "pixel_integration", True))
-        self._numbers = check_ordered(self.projection)
+        #: the atomic number of every site (0: a drawn vacancy) and, when drawn, the draw's summary
+        self.occupancy: dict[str, Any] | None = None
+        if opts.partial_occupancy == "draw":
+            self._numbers, self.occupancy = draw_sites(self.projection, opts.seed)
+        else:
+            self._numbers = check_ordered(self.projection)
         self._simulator = CellSimulator(opts)
         self._cells: OrderedDict[tuple[Any, ...], tuple[PeriodicImage, SimulationPlan, dict[str, Any]]] = OrderedDict()
         #: counters: cell images computed, cache hits, seconds spent in abTEM
@@ -103,7 +108,7 @@ class HaadfMultislice:
         from ase.data import chemical_symbols
 
         params = MultisliceParams.coerce(params)
-        symbols = [chemical_symbols[int(z)] for z in np.unique(self._numbers)]
+        symbols = [chemical_symbols[int(z)] for z in np.unique(self._numbers) if z > 0]
         return element_sigmas(symbols, self.options.thermal, params.phonon_sigma)
 
     @property
@@ -269,6 +274,8 @@ class HaadfMultislice:
             info = {**plan.summary(), "repeats": periods, "thickness": round(thick, 4),
                     "defocus": defocus,
                     "atoms_removed": specimen.removed, "phonons": phonons}
+            if self.occupancy is not None:
+                info["occupancy"] = self.occupancy
             entries.append((cell, plan, info))
         self._cells[key] = entries if series is not None else entries[0]
         while len(self._cells) > self.options.cache_size:

@@ -96,7 +96,13 @@ class MultisliceOptions(PluginOptions):
     phonon_configs: int = Field(
         8, ge=0, le=512, description="frozen-phonon configurations averaged (0: static lattice, no thermal diffuse scattering)"
     )
-    seed: int = Field(0, ge=0, description="seed of the frozen-phonon displacements (reproducible images)")
+    seed: int = Field(0, ge=0, description="seed of the frozen-phonon displacements and of a partial-occupancy draw (reproducible images)")
+    partial_occupancy: Literal["refuse", "draw"] = Field(
+        "refuse",
+        description="a partially occupied or mixed site: 'refuse' (an error naming the site) or 'draw' (each such "
+        "site becomes one whole atom drawn with its occupancies as probabilities, a vacancy with the rest, seeded "
+        "by seed: one random-alloy realisation, reported in the image metadata)",
+    )
     thermal: Literal["debye-waller", "phonon_sigma"] = Field(
         "debye-waller",
         description="frozen-phonon amplitudes: 'debye-waller' = per element from tabulated room-temperature "

@@ -39,11 +39,51 @@ def check_ordered(projection: Any) -> np.ndarray:
             text = ", ".join(f"Z={z}:{occ:g}" for z, occ in entries)
             raise ConfigError(
                 f"structure: site {index} is partially occupied or mixed ({text}); haadf-multislice places "
-                "whole atoms (one element per site): order the structure first, or use the convolution model "
-                "'haadf', which weights columns by occupancy"
+                "whole atoms (one element per site): order the structure first, set "
+                "forward_model.options.partial_occupancy = \"draw\" (one seeded random-alloy realisation), "
+                "or use the convolution model 'haadf', which weights columns by occupancy"
             )
         numbers[index] = entries[0][0]
     return numbers
+
+
+def draw_sites(projection: Any, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """One random-alloy realisation: every site's atomic number drawn from its occupancies (0 = vacancy).
+
+    A multislice places whole atoms, so a disordered site (Mo 0.5 Cr 0.5) becomes Mo or Cr
+    with those probabilities, and a site occupied below 1 is left empty with the rest; an
+    ordered site is kept as it is. The draw is seeded (the same ``seed`` gives the same
+    specimen) and made once per cell period, so every period of a repeated specimen has
+    the same draw. Returns the numbers and a summary: sites drawn, and per element the
+    fraction of the disordered sites' expected and drawn atoms (expected 0.5, drawn 0.48).
+    """
+    rng = np.random.default_rng(int(seed))
+    numbers = np.empty(len(projection.species), dtype=np.int64)
+    expected: dict[int, float] = {}
+    drawn: dict[int, int] = {}
+    disordered = 0
+    for index, entries in enumerate(projection.species):
+        if len(entries) == 1 and abs(entries[0][1] - 1.0) <= 1e-9:
+            numbers[index] = entries[0][0]
+            continue
+        disordered += 1
+        z = np.array([int(e[0]) for e in entries] + [0])
+        occ = np.array([float(e[1]) for e in entries])
+        p = np.append(occ, max(0.0, 1.0 - occ.sum()))
+        numbers[index] = int(rng.choice(z, p=p / p.sum()))
+        for zi, pi in zip(z, p / p.sum()):
+            expected[int(zi)] = expected.get(int(zi), 0.0) + float(pi)
+        drawn[int(numbers[index])] = drawn.get(int(numbers[index]), 0) + 1
+    from ase.data import chemical_symbols
+
+    def name(z: int) -> str:
+        return chemical_symbols[z] if z else "vacancy"
+
+    summary: dict[str, Any] = {"seed": int(seed), "sites_drawn": disordered}
+    if disordered:
+        summary["expected"] = {name(z): round(v / disordered, 4) for z, v in sorted(expected.items()) if v > 0}
+        summary["drawn"] = {name(z): round(drawn.get(z, 0) / disordered, 4) for z in sorted(expected) if expected[z] > 0}
+    return numbers, summary
 
 
 def repeats_for(thickness: float, depth: float) -> int:
@@ -88,7 +128,7 @@ def specimen_at(projection: Any, numbers: np.ndarray, interface_width: float, th
     if height <= 0:
         raise ConfigError(f"interface_width: {width} Å would collapse the {projection.height:.3f} Å cell")
     state = projection.interface(width)
-    keep = state.kept
+    keep = state.kept & (numbers > 0)  # a drawn vacancy is no atom
     x = np.mod(projection.x[keep], projection.width)
     y = np.mod(projection.y[keep] + width * projection.grain[keep], height)
     z = np.mod(projection.z[keep], projection.depth)
