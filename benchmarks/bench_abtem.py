@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prism-interpolation", type=int, nargs=2, default=None, metavar=("FX", "FY"),
                     help="PRISM interpolation factors instead of the settings' own (smaller factors: "
                     "a larger probe window, closer to plain multislice; memory and time grow as 1/(FX FY))")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="FFTW and dask threads abTEM may use in the refinement (default: the model's own, 1)")
     ap.add_argument("--max-evals", type=int, default=60, help="Powell evaluations of the refinement")
     ap.add_argument("--time-limit", type=float, default=2700.0, help="s, the refinement's wall-time limit")
     ap.add_argument("--conv-time-limit", type=float, default=300.0, help="s, the convolution fit's wall-time limit")
@@ -228,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                                conv_time_limit=args.conv_time_limit, max_evals=args.max_evals,
                                time_limit=args.time_limit, thickness_max=args.thickness_max,
                                phonon_configs=args.phonons, thickness_step=args.thickness_step,
-                               prism_interpolation=args.prism_interpolation,
+                               prism_interpolation=args.prism_interpolation, threads=args.threads,
                                defocus_series=(False if args.no_defocus_series else
                                                args.defocus_series if args.defocus_series else True),
                                say=lambda t: print(t, file=sys.stderr))

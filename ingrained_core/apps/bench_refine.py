@@ -87,14 +87,16 @@ def peak_rss_gb() -> float:
 def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thickness_max: float | None,
                       phonon_configs: int, max_evals: int, time_limit: float,
                       defocus_series: bool | list[float] = True, thickness_step: int | None = None,
-                      prism_interpolation: tuple[int, int] | None = None, case: str | None = None) -> Any:
+                      prism_interpolation: tuple[int, int] | None = None, case: str | None = None,
+                      threads: int | None = None) -> Any:
     """The refinement config: the convolution run's, switched to ``haadf-multislice`` from its best.
 
     ``defocus_series``: True = the settings' own (if any), False = none (defocus 0 only), a
     list = these defoci (Å; 0 is added, the start's defocus). ``prism_interpolation``: these
     PRISM factors (x, y) instead of the settings' window (a convergence check: a larger probe
     window, smaller factors, is closer to plain multislice). ``case``: the settings' own
-    window and thickness for that case, where they list one."""
+    window and thickness for that case, where they list one. ``threads``: the FFTW and dask
+    threads abTEM may use (default: the model's own, one)."""
     from ingrained_core.plugin.params import ParamSpec
 
     chosen = REFINE_SETTINGS[settings]
@@ -109,6 +111,8 @@ def multislice_config(conv_cfg: Any, best_json: Path, settings: str, *, thicknes
         options["prism_interpolation"] = [int(f) for f in interpolation]
     if thickness_step is not None:
         options["thickness_step"] = int(thickness_step)
+    if threads is not None:
+        options["threads"] = int(threads)
     if isinstance(defocus_series, list):
         options["defocus_series"] = sorted({0.0, *(float(d) for d in defocus_series)})
     elif chosen.get("defocus_series") and defocus_series:
@@ -137,7 +141,7 @@ def refine_case(case: Case | str, *, runs_dir: str | Path, settings: str = "docu
                 thickness_max: float | None = None, phonon_configs: int = 0, overrides: list[str] | None = None,
                 examples: Path | None = None, say: Any = None,
                 defocus_series: bool | list[float] = True, thickness_step: int | None = None,
-                prism_interpolation: tuple[int, int] | None = None) -> dict[str, Any]:
+                prism_interpolation: tuple[int, int] | None = None, threads: int | None = None) -> dict[str, Any]:
     """The convolution fit, then the multislice refinement from its best (see the module docstring)."""
     from ingrained_core.engine.config import load_config
     from ingrained_core.engine.run import fuse
@@ -158,14 +162,14 @@ def refine_case(case: Case | str, *, runs_dir: str | Path, settings: str = "docu
     return refine_stage(case, conv_cfg, conv, conv_s, runs / f"{case.name}-multislice", settings=settings,
                         max_evals=max_evals, time_limit=time_limit, thickness_max=thickness_max,
                         phonon_configs=phonon_configs, say=say, defocus_series=defocus_series,
-                        thickness_step=thickness_step, prism_interpolation=prism_interpolation)
+                        thickness_step=thickness_step, prism_interpolation=prism_interpolation, threads=threads)
 
 
 def refine_stage(case: Case, conv_cfg: Any, conv: Any, conv_s: float, run_dir: str | Path, *,
                  settings: str = "documented", max_evals: int = 60, time_limit: float = 2700.0,
                  thickness_max: float | None = None, phonon_configs: int = 0, say: Any = None,
                  defocus_series: bool | list[float] = True, thickness_step: int | None = None,
-                 prism_interpolation: tuple[int, int] | None = None) -> dict[str, Any]:
+                 prism_interpolation: tuple[int, int] | None = None, threads: int | None = None) -> dict[str, Any]:
     """The multislice refinement from a finished convolution run ``conv`` (a FuseResult of
     ``conv_cfg``, ``conv_s`` seconds): its record (see the module docstring). Used by
     :func:`refine_case` and by ``ingrained benchmark --refine multislice`` after each case."""
@@ -187,7 +191,7 @@ def refine_stage(case: Case, conv_cfg: Any, conv: Any, conv_s: float, run_dir: s
     ms_cfg = multislice_config(conv_cfg, Path(conv.run_dir) / "best.json", settings,
                                thickness_max=thickness_max, phonon_configs=phonon_configs, defocus_series=defocus_series,
                                thickness_step=thickness_step, prism_interpolation=prism_interpolation,
-                               case=case.name, max_evals=max_evals, time_limit=time_limit)
+                               case=case.name, max_evals=max_evals, time_limit=time_limit, threads=threads)
     echo(f"{case.name}: multislice refinement ({settings}), thickness series to "
          f"{ms_cfg.forward_model.options['thickness_max']:g} Å ...")
     run_dir = Path(run_dir)

@@ -59,4 +59,9 @@ def test_refinement_config_is_the_documented_multislice_from_the_convolution_bes
     wider = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=None, phonon_configs=0,
                               max_evals=60, time_limit=2700.0, prism_interpolation=(4, 8)).forward_model.options
     assert "prism_window" not in wider and MultisliceOptions(**wider).prism_interpolation == (4, 8)
+    # both cores: abTEM's FFTW and dask threads (and the propagation's batches) from the benchmark's --threads
+    assert "threads" not in fm.options
+    two = multislice_config(conv, tmp_path / "best.json", "documented", thickness_max=None, phonon_configs=0,
+                            max_evals=60, time_limit=2700.0, threads=2).forward_model.options
+    assert MultisliceOptions(**two).threads == 2
     assert cfg.optimizer.name == "powell" and cfg.optimizer.starts == 1 and cfg.optimizer.max_evals == 60

@@ -43,15 +43,17 @@ def test_series_equals_single_thickness_simulations(need_abtem, small_cell, meth
 
 
 @pytest.mark.slow
-def test_smatrix_built_propagated_and_downsampled_in_beam_batches(need_abtem, small_cell):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_smatrix_built_propagated_and_downsampled_in_beam_batches(need_abtem, small_cell, threads):
     """The series' in-place S-matrix steps, in batches of 3 plane waves, give abTEM's whole-array
-    results: the build, the propagation through a second period and the downsampling."""
+    results: the build, the propagation through a second period (``threads`` batches at once)
+    and the downsampling."""
     import abtem
     from ingrained_abtem.engine import CellSimulator, abtem_settings
     from ingrained_abtem.model import HaadfMultislice
     from ingrained_abtem.specimen import specimen_at
 
-    model = HaadfMultislice(small_cell, **FAST, method="prism")
+    model = HaadfMultislice(small_cell, **FAST, method="prism", threads=threads)
     params = model.Params(**{**SMALL_PARAMS, "thickness": PERIOD})
     specimen = specimen_at(model.projection, model._numbers, params.interface_width, PERIOD)
     plan = model.plan(params)

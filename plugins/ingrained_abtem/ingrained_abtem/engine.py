@@ -24,6 +24,7 @@ the fraction of the probe intensity on the detector (abTEM normalises the probe 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -202,9 +203,25 @@ class CellSimulator:
 
         What ``SMatrixArray.multislice`` does (its waves' multislice), batch by batch: the plane
         waves are independent, so the result is the same (tested) and only one S-matrix is held.
+        With ``threads`` > 1 that many batches are propagated at once (the same numbers, tested).
         """
-        for rows, part in self._batches(smatrix, smatrix.waves.metadata):
-            smatrix.array[rows] = part.multislice(potential).array
+        batches = self._batches(smatrix, smatrix.waves.metadata)
+        workers = max(1, int(self.options.threads))
+        if workers == 1:
+            for rows, part in batches:
+                smatrix.array[rows] = part.multislice(potential).array
+            return
+        # ``threads`` batches at a time on a thread pool: numpy's element-wise products and
+        # FFTW release the GIL, and no more than ``threads`` batches are held beside the S-matrix.
+        from concurrent.futures import ThreadPoolExecutor
+
+        def propagate(item: tuple[slice, Any]) -> tuple[slice, np.ndarray]:
+            return item[0], item[1].multislice(potential).array
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            while group := list(itertools.islice(batches, workers)):
+                for rows, array in pool.map(propagate, group):
+                    smatrix.array[rows] = array
 
     def _downsampled(self, smatrix: Any, potential: Any, params: Any) -> Any:
         """The full-size S-matrix downsampled to the anti-aliasing cutoff, as abTEM's build does, for reduction.
