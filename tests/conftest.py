@@ -260,28 +260,52 @@ def lattice_npy(example_plugin_site: Path, tmp_path_factory: pytest.TempPathFact
     return path
 
 
-#: The test files that take longest (30-65 s each on 2 cores, `--durations=0`), run first:
+#: The test files that take longest (15-90 s each on 2 cores, `--durations=0`), run first:
 #: pytest-xdist's ``--dist loadfile`` hands files out in collection order, so a long file
 #: collected last (tests/structures sorts late) leaves the other worker idle at the end.
-#: Longest first keeps the two workers' finishing times within a short file of each other.
+#: Longest first keeps the two workers' finishing times within a short file of each other,
+#: in the fast run and in the slow one (``-m slow``; the first two hold slow tests mostly).
 LONG_FILES = (
-    "tests/docs/test_commands.py",
-    "tests/reliability/test_interruption.py",
-    "tests/reliability/test_bad_structures.py",
-    "tests/reliability/test_adversarial_cases.py",
-    "tests/structures/test_recipe_screen.py",
     "tests/reliability/test_kill_consistency.py",
-    "tests/reliability/test_plugin_failures.py",
-    "tests/reliability/test_security.py",
     "tests/stm/test_screen_densities.py",
-    "tests/structures/test_choices.py",
-    "tests/run/test_twin.py",
+    "tests/docs/test_commands.py",
+    "tests/reliability/test_security.py",
+    "tests/reliability/test_bad_structures.py",
+    "tests/reliability/test_plugin_failures.py",
+    "tests/run/test_fuse.py",
+    "tests/run/test_resume.py",
+    "tests/reliability/test_interruption.py",
+    "tests/reliability/test_adversarial_cases.py",
+    "tests/abtem/test_series.py",
     "tests/reliability/test_bad_configs.py",
+    "tests/structures/test_recipe_screen.py",
+    "tests/scale/test_multistart_dask.py",
+    "tests/run/test_twin.py",
+    "tests/abtem/test_fuse.py",
 )
 
 
+def slow_deselected(config: pytest.Config) -> bool:
+    """True when the run names no marker expression (``-m``) and no test id (``path::name``):
+    the default run, the fast suite. ``-m slow`` runs the slow tests, ``-m "slow or not slow"``
+    all; a test named by its id always runs."""
+    return not config.getoption("markexpr") and not any("::" in str(arg) for arg in config.args)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if slow_deselected(config):
+        return 'slow tests left out (the fast suite): -m slow runs them, -m "slow or not slow" everything'
+    return None
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the :data:`LONG_FILES` first (in that order), every file's tests in their own order."""
+    """The default run leaves the ``slow`` tests out (:func:`slow_deselected`); the
+    :data:`LONG_FILES` run first (in that order), every file's tests in their own order."""
+    if slow_deselected(config):
+        slow = [item for item in items if item.get_closest_marker("slow") is not None]
+        if slow:
+            items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+            config.hook.pytest_deselected(items=slow)
     rank = {name: i for i, name in enumerate(LONG_FILES)}
 
     def key(pair: tuple[int, pytest.Item]) -> tuple[int, int]:

@@ -18,3 +18,24 @@ def test_long_files_are_collected_first(request) -> None:  # noqa: ANN001 - pyte
             order.append(rel)
     wanted = [f for f in LONG_FILES if f in order]  # a run of a few files collects only some
     assert order[: len(wanted)] == wanted
+
+
+def _collected(*args: str) -> list[str]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:xdist", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 5), proc.stdout + proc.stderr
+    return [line for line in proc.stdout.splitlines() if "::" in line]
+
+
+def test_default_run_leaves_the_slow_tests_out_and_says_how_to_run_them() -> None:
+    """Without -m the slow tests are deselected (the fast suite); -m slow, -m "slow or not slow"
+    and a test named by its id bring them back."""
+    slow = "tests/run/test_twin.py::test_twin_converges_to_an_excellent_fit"
+    fast = "tests/run/test_twin.py::test_twin_short_run_through_the_cli"
+    assert _collected("tests/run/test_twin.py") == [fast]
+    assert _collected("tests/run/test_twin.py", "-m", "slow") == [slow]
+    assert sorted(_collected("tests/run/test_twin.py", "-m", "slow or not slow")) == sorted([fast, slow])
+    assert _collected(slow) == [slow]
