@@ -29,9 +29,48 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
+def parse_substitution(texts: list[str] | None) -> dict[str, dict[str, float]]:
+    """``["Mo=Mo:0.5,Cr:0.5"]`` -> ``{"Mo": {"Mo": 0.5, "Cr": 0.5}}`` (each site of that element
+    becomes a mixed site with these occupancies)."""
+    out: dict[str, dict[str, float]] = {}
+    for text in texts or []:
+        element, _, mix = text.partition("=")
+        try:
+            out[element.strip()] = {k.strip(): float(v) for k, v in (part.split(":") for part in mix.split(","))}
+        except ValueError:
+            raise SystemExit(f"--substitute {text!r}: expected ELEMENT=NEW:FRACTION[,NEW:FRACTION...], "
+                             "e.g. Mo=Mo:0.5,Cr:0.5") from None
+    return out
+
+
+def substituted_structure(cfg: Any, substitution: dict[str, dict[str, float]], folder: Path, base: Path) -> Any:
+    """``cfg`` with its structure file's elements replaced by mixed sites (pymatgen ``replace_species``),
+    written as CIF into ``folder`` and read with ``allow_partial_occupancy`` (a relative structure
+    path is the config's, in ``base``)."""
+    from pymatgen.core import Structure
+
+    from ingrained_core.engine.config import StructureConfig
+
+    fields = cfg.structure.builder_fields()
+    if cfg.structure.builder != "file":
+        raise SystemExit(f"--substitute needs the case's structure from a file, not builder {cfg.structure.builder!r}")
+    source = base / Path(fields["path"])
+    structure = Structure.from_file(str(source))
+    missing = sorted(set(substitution) - {el.symbol for el in structure.composition.elements})
+    if missing:
+        raise SystemExit(f"--substitute: {', '.join(missing)} not in {source}")
+    structure.replace_species(substitution)
+    path = folder / "substituted.cif"
+    structure.to(filename=str(path))
+    return cfg.model_copy(update={"structure": StructureConfig(builder="file", path=str(path),
+                                                               allow_partial_occupancy=True)})
+
+
 def window_config(case_name: str, params: dict[str, float], interpolation: tuple[int, int], *,
-                  thickness_max: float, defocus: float, phonons: int, memory_limit: float) -> Any:
-    """The case's config switched to ``haadf-multislice`` with every parameter fixed at ``params``."""
+                  thickness_max: float, defocus: float, phonons: int, memory_limit: float,
+                  substitution: dict[str, dict[str, float]] | None = None, folder: Path | None = None) -> Any:
+    """The case's config switched to ``haadf-multislice`` with every parameter fixed at ``params``;
+    ``substitution`` (with a ``folder`` for the structure file): mixed sites, one seeded draw."""
     from ingrained_core.apps.bench_refine import GEOMETRY, REFINE_SETTINGS
     from ingrained_core.apps.benchmark import CASES, case_overrides, examples_dir
     from ingrained_core.engine.config import load_config
@@ -50,6 +89,9 @@ def window_config(case_name: str, params: dict[str, float], interpolation: tuple
     for name, value in {**REFINE_SETTINGS["documented"]["params"], "defocus": defocus,
                         "thickness": thickness_max}.items():
         specs[name] = ParamSpec(start=float(value), fixed=True)
+    if substitution:
+        cfg = substituted_structure(cfg, substitution, folder or Path("."), (examples_dir() / case.config).parent)
+        options["partial_occupancy"] = "draw"
     return cfg.model_copy(update={"forward_model": fm.model_copy(
         update={"name": "haadf-multislice", "options": options, "params": specs})})
 
@@ -70,6 +112,7 @@ def scan_window(case_name: str, params: dict[str, float], interpolation: tuple[i
     height = model.projection.height + values.get("interface_width", 0.0)
     fx, fy = model.options.prism_interpolation
     return {
+        "occupancy": model.occupancy,
         "interpolation": [fx, fy],
         "window_angstrom": [round(width / fx, 3), round(height / fy, 3)],
         "plan": plan.summary(),
@@ -122,17 +165,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit", type=float, default=8.0, help="GiB")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     ap.add_argument("--name", default=None, help="record name (default: prism-window-<date>-<case>)")
+    ap.add_argument("--substitute", action="append", default=None, metavar="ELEMENT=NEW:FRACTION,...",
+                    help="make every site of ELEMENT a mixed site (e.g. Mo=Mo:0.5,Cr:0.5), simulated as one "
+                    "seeded random-alloy draw (partial_occupancy = \"draw\"); repeatable")
+    ap.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
+                    help="a parameter at another value than the record's (e.g. aperture=25 or source_size=1.75); repeatable")
     args = ap.parse_args(argv)
+    substitution = parse_substitution(args.substitute)
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="ingrained-window-"))
 
     source = json.loads(Path(args.params_from).read_text())
     case_record = next(c for c in source["cases"] if c["case"] == args.case)
     params = {k: v for k, v in case_record[args.stage]["params"].items()
               if k not in ("thickness", "defocus", "detector_inner", "detector_outer")}
+    for text in args.set or []:
+        name, _, value = text.partition("=")
+        if name not in params:
+            raise SystemExit(f"--set {text!r}: {name!r} is not a parameter of the record ({', '.join(sorted(params))})")
+        params[name] = float(value)
     scans = []
     for text in args.interpolations:
         fx, fy = (int(v) for v in text.split(","))
         scan = scan_window(args.case, params, (fx, fy), thickness_max=args.thickness_max, defocus=args.defocus,
-                           phonons=args.phonons, memory_limit=args.memory_limit)
+                           phonons=args.phonons, memory_limit=args.memory_limit, substitution=substitution,
+                           folder=folder)
         best = min(scan["rows"], key=lambda r: r["fom"])
         print(f"{args.case} {tuple(scan['interpolation'])} window {scan['window_angstrom']}: "
               + ", ".join(f"{r['thickness']:.1f} Å {r['fom']:.5f}" for r in scan["rows"])
@@ -149,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
                         if Path(args.params_from).resolve().is_relative_to(REPO) else Path(args.params_from).name),
         "stage": args.stage,
         "params": params,
+        "params_set": args.set or None,
         "defocus": args.defocus,
         "phonon_configs": args.phonons,
+        "substitution": substitution or None,
         "thickness_max": args.thickness_max,
         "scans": scans,
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9, 3),
