@@ -86,6 +86,8 @@ def window_config(case_name: str, params: dict[str, float], interpolation: tuple
                    thickness_max=float(thickness_max), memory_limit=float(memory_limit))
     specs = {name: (ParamSpec(start=params[name], fixed=True) if name in params else spec)
              for name, spec in fm.params.items()}
+    for name, value in params.items():  # the record's values of parameters the config leaves at their defaults
+        specs.setdefault(name, ParamSpec(start=float(value), fixed=True))
     for name, value in {**REFINE_SETTINGS["documented"]["params"], "defocus": defocus,
                         "thickness": thickness_max}.items():
         specs[name] = ParamSpec(start=float(value), fixed=True)

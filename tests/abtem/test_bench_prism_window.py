@@ -31,12 +31,16 @@ def test_substituted_ni_config_reads_mixed_sites_and_draws_them(bench, tmp_path)
 
     from ingrained_core.builtins.structures.file import read_structure
 
-    cfg = bench.window_config("ni", {"pixel_size": 0.126}, (2, 4), thickness_max=28.1703, defocus=20.0,
+    cfg = bench.window_config("ni", {"pixel_size": 0.126, "aperture": 22.0}, (2, 4), thickness_max=28.1703, defocus=20.0,
                               phonons=0, memory_limit=8.0, substitution={"Mo": {"Mo": 0.5, "Cr": 0.5}},
                               folder=tmp_path)
     fm = cfg.forward_model
     assert fm.name == "haadf-multislice" and fm.options["partial_occupancy"] == "draw"
     assert fm.options["prism_interpolation"] == [2, 4] and fm.params["pixel_size"].start == 0.126
+    # a parameter the example's config leaves at its default (the aperture) is set too (--set aperture=22)
+    assert "aperture" not in bench.window_config("ni", {}, (2, 4), thickness_max=28.1703, defocus=20.0, phonons=0,
+                                                 memory_limit=8.0).forward_model.params
+    assert fm.params["aperture"].start == 22.0 and fm.params["aperture"].fixed
     fields = cfg.structure.builder_fields()
     assert fields["allow_partial_occupancy"] is True
     structure = read_structure(fields["path"], allow_partial_occupancy=True)
