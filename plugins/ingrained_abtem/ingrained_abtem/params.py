@@ -147,7 +147,7 @@ class MultisliceOptions(PluginOptions):
     )
     defocus_spread_nodes: int = Field(5, ge=1, le=21, description="Gauss-Hermite nodes of a defocus spread (each one simulation)")
     memory_limit: float = Field(4.0, gt=0.0, le=4096.0, description="GiB; refuse a simulation estimated to need more")
-    threads: int = Field(1, ge=1, le=256, description="FFTW threads (and dask threads) abTEM may use in this process")
+    threads: int = Field(1, ge=1, le=256, description="FFTW and dask threads abTEM may use in this process, and the thickness series' beam batches propagated at once")
     cache_size: int = Field(4, ge=1, le=256, description="cell images kept (one per structure + optics)")
 
     @field_validator("defocus_series")
