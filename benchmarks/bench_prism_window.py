@@ -47,15 +47,14 @@ def substituted_structure(cfg: Any, substitution: dict[str, dict[str, float]], f
     """``cfg`` with its structure file's elements replaced by mixed sites (pymatgen ``replace_species``),
     written as CIF into ``folder`` and read with ``allow_partial_occupancy`` (a relative structure
     path is the config's, in ``base``)."""
-    from pymatgen.core import Structure
-
+    from ingrained_core.builtins.structures.file import read_structure
     from ingrained_core.engine.config import StructureConfig
 
     fields = cfg.structure.builder_fields()
     if cfg.structure.builder != "file":
         raise SystemExit(f"--substitute needs the case's structure from a file, not builder {cfg.structure.builder!r}")
     source = base / Path(fields["path"])
-    structure = Structure.from_file(str(source))
+    structure = read_structure(source)
     missing = sorted(set(substitution) - {el.symbol for el in structure.composition.elements})
     if missing:
         raise SystemExit(f"--substitute: {', '.join(missing)} not in {source}")
@@ -84,10 +83,8 @@ def window_config(case_name: str, params: dict[str, float], interpolation: tuple
     documented.pop("prism_window", None)
     options.update(documented, prism_interpolation=list(interpolation), phonon_configs=int(phonons),
                    thickness_max=float(thickness_max), memory_limit=float(memory_limit))
-    specs = {name: (ParamSpec(start=params[name], fixed=True) if name in params else spec)
-             for name, spec in fm.params.items()}
-    for name, value in params.items():  # the record's values of parameters the config leaves at their defaults
-        specs.setdefault(name, ParamSpec(start=float(value), fixed=True))
+    # every parameter of the record fixed at its value, those the config leaves at their defaults too
+    specs = {**fm.params, **{name: ParamSpec(start=value, fixed=True) for name, value in params.items()}}
     for name, value in {**REFINE_SETTINGS["documented"]["params"], "defocus": defocus,
                         "thickness": thickness_max}.items():
         specs[name] = ParamSpec(start=float(value), fixed=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from .conftest import LONG_FILES, REPO
 
 
@@ -20,22 +23,26 @@ def test_long_files_are_collected_first(request) -> None:  # noqa: ANN001 - pyte
     assert order[: len(wanted)] == wanted
 
 
-def _collected(*args: str) -> list[str]:
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+def _collect(*args: str) -> str:
+    """``pytest --collect-only`` of this repository (no xdist) with ``args``: its output."""
+    proc = subprocess.run(check=False, args=[sys.executable, "-m", "pytest", "--collect-only", "-p", "no:cacheprovider",
                            "-p", "no:xdist", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode in (0, 5), proc.stdout + proc.stderr
-    return [line for line in proc.stdout.splitlines() if "::" in line]
+    return proc.stdout
+
+
+def _collected(*args: str) -> list[str]:
+    return [line for line in _collect("-q", *args).splitlines() if "::" in line]
 
 
 def test_default_run_leaves_the_slow_tests_out_and_says_how_to_run_them() -> None:
-    """Without -m the slow tests are deselected (the fast suite); -m slow, -m "slow or not slow"
-    and a test named by its id bring them back."""
+    """Without -m the slow tests are deselected (the fast suite) and the header says how to run
+    them; -m slow, -m "slow or not slow" and a test named by its id bring them back."""
     slow = "tests/run/test_twin.py::test_twin_converges_to_an_excellent_fit"
     fast = "tests/run/test_twin.py::test_twin_short_run_through_the_cli"
     assert _collected("tests/run/test_twin.py") == [fast]
     assert _collected("tests/run/test_twin.py", "-m", "slow") == [slow]
     assert sorted(_collected("tests/run/test_twin.py", "-m", "slow or not slow")) == sorted([fast, slow])
     assert _collected(slow) == [slow]
+    header = _collect("tests/run/test_twin.py")
+    assert 'slow tests left out (the fast suite): -m slow runs them, -m "slow or not slow" everything' in header

@@ -45,7 +45,13 @@ from .plan import (
     slices_per_period,
 )
 from .render import PeriodicImage, render
-from .specimen import REPEAT_TOLERANCE, check_ordered, draw_sites, repeats_for, specimen_at
+from .specimen import (
+    REPEAT_TOLERANCE,
+    check_ordered,
+    draw_sites,
+    repeats_for,
+    specimen_at,
+)
 from .thermal import DEBYE_WALLER_SOURCE, element_sigmas
 
 

@@ -31,11 +31,16 @@ from ingrained_core.plugin import ConfigError
 REPEAT_TOLERANCE = 1e-4
 
 
+def _whole_atom(entries: Any) -> int | None:
+    """The atomic number of a site holding one whole atom ((Z, occupancy) entries); None if it is disordered."""
+    return int(entries[0][0]) if len(entries) == 1 and abs(entries[0][1] - 1.0) <= 1e-9 else None
+
+
 def check_ordered(projection: Any) -> np.ndarray:
     """The atomic number of every site; a partially occupied or mixed site is a ConfigError."""
     numbers = np.empty(len(projection.species), dtype=np.int64)
     for index, entries in enumerate(projection.species):
-        if len(entries) != 1 or abs(entries[0][1] - 1.0) > 1e-9:
+        if _whole_atom(entries) is None:
             text = ", ".join(f"Z={z}:{occ:g}" for z, occ in entries)
             raise ConfigError(
                 f"structure: site {index} is partially occupied or mixed ({text}); haadf-multislice places "
@@ -63,15 +68,17 @@ def draw_sites(projection: Any, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
     drawn: dict[int, int] = {}
     disordered = 0
     for index, entries in enumerate(projection.species):
-        if len(entries) == 1 and abs(entries[0][1] - 1.0) <= 1e-9:
-            numbers[index] = entries[0][0]
+        whole = _whole_atom(entries)
+        if whole is not None:
+            numbers[index] = whole
             continue
         disordered += 1
         z = np.array([int(e[0]) for e in entries] + [0])
         occ = np.array([float(e[1]) for e in entries])
         p = np.append(occ, max(0.0, 1.0 - occ.sum()))
-        numbers[index] = int(rng.choice(z, p=p / p.sum()))
-        for zi, pi in zip(z, p / p.sum()):
+        p /= p.sum()
+        numbers[index] = int(rng.choice(z, p=p))
+        for zi, pi in zip(z, p):
             expected[int(zi)] = expected.get(int(zi), 0.0) + float(pi)
         drawn[int(numbers[index])] = drawn.get(int(numbers[index]), 0) + 1
     from ase.data import chemical_symbols
