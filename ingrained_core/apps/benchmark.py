@@ -179,6 +179,14 @@ def seconds_to_final_from_fuse(best: dict[str, Any], figures: dict[str, Any], fu
         return None
     started = best.get("started_at")
     offset = (float(started) - fuse_wall0) if started is not None else setup_s
+    segments = best.get("segments") or []
+    k = figures.get("evals_to_final_fom")
+    if segments and k is not None:  # a raced or resumed start: the wall clock of the segment that ran evaluation k
+        seg = segments[0]
+        for s in segments:
+            if int(s["evaluations"]) < int(k):
+                seg = s
+        offset = float(seg["started_at"]) - fuse_wall0 - float(seg["elapsed_s"])
     return round(offset + to_final, 2)
 
 

@@ -83,6 +83,11 @@ class OptimizerConfig(_Section):
         "configured start); starts beyond them are sampled. An automatic start's tied global-stage starts "
         "fill it (autostart.local_searches)")
     seed: int = Field(0, ge=0, description="seed of the start-point sampling (reproducible)")
+    race_evals: int | None = Field(
+        None, ge=1, description="racing several starts: every start first runs this many evaluations, then only "
+        "the optimizer.race_keep best (by FOM so far) go on to the whole budget; the others end there (race.json "
+        "records the race). Unset: every start runs its whole budget")
+    race_keep: int = Field(2, ge=1, le=10000, description="starts that go on after the race (optimizer.race_evals)")
     workers: int | None = Field(None, ge=1, description="parallel workers for multi-start (default: CPU count)")
     executor: Literal["serial", "processes", "dask"] = Field("processes", description="how starts run in parallel")
     scheduler: str | None = Field(None, description="address of an existing dask.distributed scheduler")

@@ -90,8 +90,9 @@ def execute_starts(cfg: RunConfig, run_dir: Path, points: list[np.ndarray], budg
     return results
 
 
-def aggregate(run_dir: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Merge the starts into the run directory (best.json, images, merged progress.csv)."""
+def aggregate(run_dir: Path, records: list[dict[str, Any]], race: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the starts into the run directory (best.json, images, merged progress.csv);
+    ``race``: the race's record (:mod:`.race`), kept in best.json."""
     ok = [r for r in records if r.get("status") != "failed" and "fom" in r]
     if not ok:
         errors = "; ".join(f"start {r['start']}: {r.get('error')}" for r in records)
@@ -106,6 +107,8 @@ def aggregate(run_dir: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
     total["starts"] = [{"start": r["start"], "fom": r.get("fom"), "status": r.get("status"),
                         "stop_reason": r.get("stop_reason"), "error": r.get("error")}
                        for r in sorted(records, key=lambda r: r["start"])]  # completion order varies
+    if race is not None:
+        total["race"] = race
     atomic.write_json(run_dir / "best.json", total)
     # Merged log: every start's rows with a trailing 'start' column.
     lines = []

@@ -34,6 +34,7 @@ from ingrained_core.engine.multistart import (
     start_points,
 )
 from ingrained_core.engine.problem import Problem, build_problem, check_evaluation
+from ingrained_core.engine.race import RACE_FILE, races, run_race
 from ingrained_core.engine.autostart.resolve import calibration_notes, write_start_json
 from ingrained_core.engine.reporting import Reporter
 from ingrained_core.engine.run_records import report_at_bound, write_build_record
@@ -152,14 +153,17 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
         else:
             todo.append(i)
     try:
-        records = done + execute_starts(cfg, run_dir, points, budget, reporter, todo, finishers, fence)
+        if races(cfg):  # optimizer.race_evals: a short race first, then the best go on
+            records = run_race(cfg, run_dir, points, budget, reporter, finishers, fence, resume=resume)
+        else:
+            records = done + execute_starts(cfg, run_dir, points, budget, reporter, todo, finishers, fence)
     except TimeLimitReached:  # a start blocked past the deadline: its worker was stopped and wrote its files
-        records = done + [read_json(run_dir / "starts" / f"{i:02d}" / "best.json")
-                          or {"start": i, "status": "failed", "error": "stopped by the time limit"} for i in todo]
+        records = [read_json(run_dir / "starts" / f"{i:02d}" / "best.json")
+                   or {"start": i, "status": "failed", "error": "stopped by the time limit"} for i in range(opt.starts)]
         reporter.message("the time limit ran out inside an evaluation; the starts were stopped", "warning")
     if fence is not None:
         fence.check()
-    total = aggregate(run_dir, records)
+    total = aggregate(run_dir, records, race=read_json(run_dir / RACE_FILE) if races(cfg) else None)
     run_finishers(finishers, run_dir, problem, reporter, total, deadline=budget.deadline)  # the merged run directory's own outputs
     _closing_notes(reporter, total)
     reporter.end(total)

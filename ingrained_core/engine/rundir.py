@@ -25,7 +25,7 @@ from ingrained_core.engine.lock import LOCK_NAME
 from ingrained_core.plugin.errors import RunDirectoryError
 
 RUN_FILES = (
-    "config.toml", "start.json", "progress.csv", "best.json", "experiment.npy", "simulation.npy",
+    "config.toml", "start.json", "race.json", "progress.csv", "best.json", "experiment.npy", "simulation.npy",
     "fused.png", "structure.cif", "structure.vasp", "strain.json", "fingerprint.json",
 )
 #: what the apps layer's finishers add to a finished run directory (apps/outputs.py writes

@@ -214,6 +214,7 @@ class StartRunner:
             "status": status,
             "stop_reason": self.state.stop_reason,
             "started_at": round(self._started_at, 3),  # epoch s: when this start's evaluations began here
+            "segments": self._segments,  # epoch s of each run of this start (a race or resume adds one)
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
             "structure_hash": simulated_structure_hash(self.problem.model, ev.values),  # start_from checks it
@@ -281,6 +282,21 @@ class StartRunner:
                       deadline=self.budget.deadline, structure_values=st.best.values)
         return record
 
+    def _earlier_segments(self) -> list[dict[str, Any]]:
+        """The wall-clock segments of the runs of this start before this one (from its
+        best.json; none when nothing is replayed): evaluation k of the log ran in the last
+        segment with fewer ``evaluations`` than k, at ``started_at + elapsed_s(k) - elapsed_s``
+        (epoch s). A race (:mod:`.race`) or a resume continues a start in a new segment."""
+        if not self._replay:
+            return []
+        prior = rundir.read_json(self.out_dir / "best.json") or {}
+        segments = prior.get("segments")
+        if isinstance(segments, list) and segments:
+            return [dict(s) for s in segments]
+        if "started_at" in prior:
+            return [{"started_at": prior["started_at"], "elapsed_s": 0.0, "evaluations": 0}]
+        return []
+
     # -- main -----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         tune_allocator()  # a flat resident set over long runs (ingrained_core/memory.py)
@@ -294,6 +310,8 @@ class StartRunner:
         self._elapsed0 = float(self._replay[-1]["elapsed_s"]) if self._replay else 0.0
         self._t0 = time.monotonic()
         self._started_at = time.time()  # wall clock: when this start's evaluations began (a parallel start may begin late)
+        self._segments = self._earlier_segments() + [
+            {"started_at": round(self._started_at, 3), "elapsed_s": self._elapsed0, "evaluations": len(self._replay)}]
         opt_cls, options = validate_optimizer(problem.config)
         optimizer = opt_cls()
         status = "finished"

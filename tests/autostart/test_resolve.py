@@ -224,6 +224,9 @@ def test_tied_global_stage_starts_become_the_runs_starts(tmp_path, twin_model):
     assert ls["start_foms"] == sorted(ls["start_foms"])
     opt = problem.config.optimizer
     assert opt.starts == 3 and opt.start_values == ls["starts"][1:]
+    # three searches, two go on: they would race, but a race of 500 is no shorter than this budget of 4
+    assert opt.race_evals == ls["race_evals"] == 500 and ls["race_keep"] == 2
+    assert any("they race: 500 evaluations each, then the best 2 go on" in n for n in rec["notices"])
     assert any("the local search runs from 3 of them" in n for n in rec["notices"])
     points = start_points(problem, 3, 0)
     for k in (1, 2):

@@ -22,10 +22,14 @@ class AutoStartConfig(BaseModel):
     pixel_spread: float = Field(0.02, ge=0, le=0.5, description="relative pixel-size spread of the starts around a candidate")
     distortion_spread: float = Field(0.01, ge=0, le=0.5, description="shear/stretch spread of the starts around a candidate")
     rotation_spread: float = Field(2.0, ge=0, le=90, description="rotation spread (degrees) of the starts around a candidate")
-    local_searches: int = Field(2, ge=1, le=64, description="when several distinct global-stage starts tie "
+    local_searches: int = Field(4, ge=1, le=64, description="when several distinct global-stage starts tie "
                                 "(FOM within autostart.tie of the best), the local search runs from each of "
                                 "them, up to this many, as the run's starts (in parallel as optimizer.executor "
                                 "says), and the best wins; 1: from the best start only")
+    race_evals: int | None = Field(500, ge=1, description="when more tied starts run than optimizer.race_keep, "
+                                   "they race: each first runs this many evaluations and only the best "
+                                   "optimizer.race_keep go on (sets optimizer.race_evals unless it is set); "
+                                   "unset: every tied start runs its whole search")
     tie: float = Field(0.01, ge=0, le=1, description="global-stage starts whose FOM is within this fraction of "
                        "the best one's are ties: the start FOM cannot tell them apart")
     workers: int = Field(1, ge=1, le=256, description="processes evaluating the global stage's starts: 1 = "

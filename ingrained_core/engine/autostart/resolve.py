@@ -235,11 +235,19 @@ def _tied_starts(problem: Any, report: dict[str, Any], ok: list[dict[str, Any]],
 
     opt = cfg.optimizer
     given = list(starts[1:]) + list(opt.start_values)  # the user's own extra starts follow
-    new_opt = opt.model_copy(update={"starts": max(opt.starts, len(given) + 1), "start_values": given})
+    update: dict[str, Any] = {"starts": max(opt.starts, len(given) + 1), "start_values": given}
+    race = opt.race_evals is None and ac.race_evals is not None and update["starts"] > opt.race_keep
+    if race:  # more searches than go on: they race (optimizer.race_evals, engine/race.py)
+        update["race_evals"] = ac.race_evals
+    new_opt = opt.model_copy(update=update)
     new_cfg = cfg.model_copy(update={"optimizer": new_opt})
+    report["local_searches"]["race_evals"] = new_opt.race_evals
+    report["local_searches"]["race_keep"] = new_opt.race_keep
+    raced = (f"; they race: {ac.race_evals} evaluations each, then the best {opt.race_keep} go on (autostart.race_evals)"
+             if race else "")
     report["notices"].append(
         f"{len(tied)} global-stage starts tie within {100 * ac.tie:g} % of the best FOM ({best:.5f}); the local "
-        f"search runs from {len(starts)} of them (autostart.local_searches) and the best end point wins")
+        f"search runs from {len(starts)} of them (autostart.local_searches) and the best end point wins{raced}")
     return replace(problem, config=new_cfg, space=space_of(new_cfg))
 
 
