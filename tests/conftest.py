@@ -275,6 +275,7 @@ LONG_FILES = (
     "tests/run/test_fuse.py",
     "tests/run/test_resume.py",
     "tests/reliability/test_interruption.py",
+    "tests/run/test_race.py",
     "tests/reliability/test_adversarial_cases.py",
     "tests/abtem/test_series.py",
     "tests/reliability/test_bad_configs.py",
