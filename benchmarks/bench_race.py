@@ -107,8 +107,8 @@ def trajectory(x: list[tuple[float, float]]) -> list[tuple[int, float, float]]:
     for k, (f, t) in enumerate(x, 1):
         if f < best:
             best = f
-            out.append((k, t, f))
-    out.append((len(x), x[-1][1], best))
+            out.append((k, round(t, 3), round(f, 7)))
+    out.append((len(x), round(x[-1][1], 3), round(best, 7)))
     return out
 
 
@@ -155,7 +155,7 @@ def main() -> int:
     if args.retable:
         record = json.loads(args.out.read_text())
         record["summary"] = summarize(record)
-        args.out.write_text(json.dumps(record, indent=1))
+        args.out.write_text(json.dumps(record))
         args.out.with_suffix(".md").write_text("\n".join(table(record)) + "\n")
         print("\n".join(table(record)))
         return 0
@@ -206,7 +206,7 @@ def main() -> int:
             print(f"seed {seed}: {len(runs)} tied starts end at {ends}", flush=True)
     record["summary"] = summarize(record)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=1))
+    args.out.write_text(json.dumps(record))
     lines = table(record)
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

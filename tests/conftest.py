@@ -151,6 +151,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(SkipWatch(config), "ingrained-skip-watch")
 
 
+def benchmark_module(name: str):  # noqa: ANN201 - a module
+    """``benchmarks/<name>.py`` imported as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``python -m ingrained_core ARGS`` in a subprocess and capture its output."""

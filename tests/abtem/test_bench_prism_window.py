@@ -3,20 +3,18 @@ parameters, and ``--substitute`` (mixed sites drawn once) on the bundled Ni/M3B2
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from ..conftest import benchmark_module
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_prism_window", REPO / "benchmarks" / "bench_prism_window.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("bench_prism_window")
 
 
 def test_substitution_is_parsed_and_refused_with_the_expected_form(bench):

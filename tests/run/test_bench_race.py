@@ -3,20 +3,18 @@ modelled on the workers)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from ..conftest import benchmark_module
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_race", REPO / "benchmarks" / "bench_race.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("bench_race")
 
 
 def _search(final: float, at: int, n: int = 10, step: float = 1.0, early: float = 1.0) -> list[tuple[float, float]]:
