@@ -114,3 +114,29 @@ def _rot(degrees: float) -> np.ndarray:
 def _polar_unitary(m: np.ndarray) -> np.ndarray:
     u, _, vt = np.linalg.svd(m)
     return u @ vt
+
+
+def test_decompositions_made_ahead_on_two_processes_give_the_same_estimate(hex_model, monkeypatch):
+    """A hexagonal lattice with rotation free: enough maps to go to the workers, and every
+    candidate (values, mismatch, equivalents) is what the serial estimate gives."""
+    from ingrained_core.engine.autostart import estimate as est_mod
+
+    base = _base(hex_model)
+    truth = {"pixel_size": 0.3, "shear_x": 0.03, "shear_y": -0.02, "stretch_x": 0.0, "stretch_y": 0.0,
+             "rotation": 75.0}
+    img = np.asarray(hex_model.simulate(hex_model.Params(**{**base, **truth})).array, dtype=float)
+    ref = reference_lattice(hex_model, base, 0.3, SHAPE)
+    made: list[int] = []
+    real = est_mod.decompose_ahead
+
+    def counted(maps, *args):  # noqa: ANN001, ANN202 - records how many maps were made ahead
+        out = real(maps, *args)
+        made.append(len(out))
+        return out
+
+    monkeypatch.setattr(est_mod, "decompose_ahead", counted)
+    serial = estimate_from_lattice(img, hex_model, base, NAMES, BOUNDS, p0=0.3, reference=ref, workers=1)
+    ahead = estimate_from_lattice(img, hex_model, base, NAMES, BOUNDS, p0=0.3, reference=ref, workers=2)
+    assert made[0] == 0 and made[1] >= est_mod.MIN_PARALLEL_MAPS  # serial: none ahead; two workers: all
+    assert [c.as_dict() for c in ahead.candidates] == [c.as_dict() for c in serial.candidates]
+    assert ahead.rejected == serial.rejected

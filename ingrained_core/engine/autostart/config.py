@@ -36,6 +36,9 @@ class AutoStartConfig(BaseModel):
                          "serially in the process that builds the problem; more = the starts split into that many "
                          "tasks on the parallel machinery (dask; optimizer.scheduler when set), each rebuilding "
                          "the problem once")
+    estimate_workers: int | None = Field(None, ge=1, le=256, description="processes fitting the lattice maps "
+                                         "into parameters (the estimate's least squares, made ahead); unset: the "
+                                         "machine's cores, at most 4; 1: in the process that builds the problem")
     seed: int = Field(0, ge=0, description="seed of the starts around the candidates")
     max_peaks: int = Field(24, ge=4, le=200, description="strongest Fourier peaks used per image")
     min_peak_ratio: float = Field(30.0, gt=1, description="a peak must stand this many times above the power "

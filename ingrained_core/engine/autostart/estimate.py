@@ -118,6 +118,39 @@ def decompose(A: np.ndarray, ref: Reference, base: dict[str, float], names: list
     return {n: float(v[n]) for n in names}, mismatch
 
 
+#: fewer maps than this are decomposed in this process (a pool's start-up would cost more)
+MIN_PARALLEL_MAPS = 24
+
+
+def decompose_ahead(maps: list[tuple[Any, np.ndarray]], ref: Reference, names: list[str],
+                    bounds: dict[str, tuple[float, float]], workers: int) -> dict[Any, tuple[dict[str, float], float]]:
+    """The decompositions of ``maps`` (``(key, A)`` pairs) made ahead on ``workers`` processes,
+    by key; {} when one worker or few maps (each is then made when it is needed).
+
+    Why: the estimate's set-up is mostly these least-squares fits (about 150 on Cu2O(111),
+    4-6 s on one core), each independent of the others. The same function on the same
+    inputs gives the same values in another process; which of them the estimate uses is
+    still decided one by one, in order (:func:`estimate_from_lattice`)."""
+    if workers <= 1 or len(maps) < MIN_PARALLEL_MAPS:
+        return {}
+    from ingrained_core.engine.parallel import parallel_map
+
+    n = min(workers, len(maps))
+    chunks = [maps[i::n] for i in range(n)]  # interleaved: the costly first members spread over the workers
+    tasks = [([(A, ref, ref.base, names, bounds) for _, A in chunk], c) for c, chunk in enumerate(chunks)]
+    out: dict[Any, tuple[dict[str, float], float]] = {}
+    for c, results, err in parallel_map(_decompose_chunk, tasks, executor="processes", workers=n, key_index=1):
+        if err is None:  # a chunk that failed is made in this process when needed
+            out.update({key: r for (key, _), r in zip(chunks[c], results)})
+    return out
+
+
+def _decompose_chunk(jobs: list[tuple[Any, ...]], chunk: int) -> list[tuple[dict[str, float], float]]:
+    """One task of :func:`decompose_ahead` on a worker process: :func:`decompose` of each
+    ``(A, ref, base, names, bounds)``."""
+    return [decompose(*job) for job in jobs]
+
+
 def _polar_rotation(A: np.ndarray, ref: Reference) -> float | None:
     """The rotation parameter (degrees) of the map's polar decomposition: the rotation R of
     M = P R (P symmetric) for the real-space matrix M that ``A`` implies, found numerically
@@ -187,7 +220,8 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
                           bounds: dict[str, tuple[float, float]], *, p0: float, max_peaks: int = 24,
                           min_ratio: float = 30.0, max_candidates: int = 8, image_name: str = "experiment",
                           structure_name: str = "the structure", reference: Reference | None = None,
-                          refine: int = 2, members: int = 6, equivalent_slack: float = 0.02) -> LatticeEstimate:
+                          refine: int = 2, members: int = 6, equivalent_slack: float = 0.02,
+                          workers: int = 1) -> LatticeEstimate:
     """Candidates for the geometric parameters ``names`` from the lattice of ``image``
     (``reference``: a :func:`reference_lattice` made before for the same model, ``p0`` and
     shape; the best ``refine`` lattice groups are refined self-consistently, see
@@ -200,7 +234,8 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
     distortion (sum of squares of shear and stretch) as its equivalents: with ``rotation``
     free, a hexagonal surface is reproduced at rotations 60° apart (different images of a
     three-fold motif), and which of them the bounds hold decides which one a rotation
-    range like 50-170° gets; the global stage ranks them by FOM."""
+    range like 50-170° gets; the global stage ranks them by FOM. ``workers`` > 1: the maps'
+    decompositions are made ahead on that many processes (:func:`decompose_ahead`)."""
     exp = lattice_peaks(image, max_peaks=max_peaks, min_ratio=min_ratio, name=image_name)
     ref = reference or reference_lattice(model, base, p0, image.shape, max_peaks=max_peaks, min_ratio=min_ratio,
                                          name=structure_name)
@@ -219,7 +254,18 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
     def reproducible(n_groups: dict[int, list]) -> int:
         return sum(1 for g in n_groups.values() if any(t[2] <= MAX_MISMATCH for t in g))
 
-    for m in matches:
+    # every map the loop below can ask for (its cut on reproducible groups aside), made ahead
+    ahead: list[tuple[tuple[int, float], np.ndarray]] = []
+    counted: dict[int, int] = {}
+    for mi, m in enumerate(matches):
+        if counted.get(m.group, 0) >= members:
+            continue
+        first = m.group not in counted
+        counted[m.group] = counted.get(m.group, 0) + 1
+        ahead += [((mi, g), m.A @ rotation_matrix(g)) for g in (syms if first else [0.0])]
+    made = decompose_ahead(ahead, ref, names, bounds, workers)
+
+    for mi, m in enumerate(matches):
         if tried.get(m.group, 0) >= members:
             continue
         if m.group not in groups and reproducible(groups) >= 2 * max_candidates:
@@ -228,7 +274,7 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
         tried[m.group] = tried.get(m.group, 0) + 1
         entries = groups.setdefault(m.group, [])
         for g in (syms if first else [0.0]):
-            vals, mismatch = decompose(m.A @ rotation_matrix(g), ref, ref.base, names, bounds)
+            vals, mismatch = made.get((mi, g)) or decompose(m.A @ rotation_matrix(g), ref, ref.base, names, bounds)
             entries.append((m, vals, mismatch, g))
 
     def ordered(entries: list) -> list:

@@ -97,7 +97,7 @@ def resolve_automatic_start(cfg: Any, model: Any, experiment: Any, space_of: Any
     try:
         est = estimate_from_lattice(experiment.data, model, base, names, bounds, p0=p0, max_peaks=ac.max_peaks,
                                     min_ratio=ac.min_peak_ratio, image_name=image_name,
-                                    structure_name=structure_name)
+                                    structure_name=structure_name, workers=estimate_workers(ac))
     except NoLatticeError as exc:
         if len(fallback) == len(names):
             notices.append(f"{exc}; the configured starts are used instead ("
@@ -140,6 +140,16 @@ def resolve_automatic_start(cfg: Any, model: Any, experiment: Any, space_of: Any
     cfg = _with_starts(cfg, rounded_start(best.values))
     provenance = {**cfg.provenance, "autostart": {"parameters": names, "record": START_FILE}}
     return cfg.model_copy(update={"provenance": provenance}), report
+
+
+def estimate_workers(ac: Any) -> int:
+    """Processes for the estimate's decompositions: ``autostart.estimate_workers``, else the
+    machine's cores (at most 4: about 150 fits do not fill more)."""
+    if ac.estimate_workers is not None:
+        return int(ac.estimate_workers)
+    from ingrained_core.engine.parallel import default_workers
+
+    return default_workers(4)
 
 
 def _calibration_source(experiment: Any) -> dict[str, Any]:
