@@ -140,3 +140,24 @@ def test_decompositions_made_ahead_on_two_processes_give_the_same_estimate(hex_m
     assert made[0] == 0 and made[1] >= est_mod.MIN_PARALLEL_MAPS  # serial: none ahead; two workers: all
     assert [c.as_dict() for c in ahead.candidates] == [c.as_dict() for c in serial.candidates]
     assert ahead.rejected == serial.rejected
+
+
+def _ahead_in_this_process(queue) -> None:  # noqa: ANN001 - a multiprocessing queue
+    from ingrained_core.engine.autostart.estimate import MIN_PARALLEL_MAPS, decompose_ahead
+
+    maps = [(k, np.eye(2)) for k in range(MIN_PARALLEL_MAPS + 1)]
+    queue.put(len(decompose_ahead(maps, None, [], {}, 2)))
+
+
+def test_a_daemonic_process_makes_no_pool_and_leaves_every_fit_for_later() -> None:
+    """Inside a dask worker (a daemonic process) a pool cannot start: nothing is made ahead,
+    and the estimate makes each fit when it needs it."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_ahead_in_this_process, args=(queue,), daemon=True)
+    proc.start()
+    got = queue.get(timeout=60)
+    proc.join(timeout=60)
+    assert got == 0 and proc.exitcode == 0

@@ -131,17 +131,22 @@ def decompose_ahead(maps: list[tuple[Any, np.ndarray]], ref: Reference, names: l
     4-6 s on one core), each independent of the others. The same function on the same
     inputs gives the same values in another process; which of them the estimate uses is
     still decided one by one, in order (:func:`estimate_from_lattice`)."""
-    if workers <= 1 or len(maps) < MIN_PARALLEL_MAPS:
-        return {}
+    import multiprocessing
+
+    if workers <= 1 or len(maps) < MIN_PARALLEL_MAPS or multiprocessing.current_process().daemon:
+        return {}  # (a daemonic process, e.g. a dask worker's, may not start a pool)
     from ingrained_core.engine.parallel import parallel_map
 
     n = min(workers, len(maps))
     chunks = [maps[i::n] for i in range(n)]  # interleaved: the costly first members spread over the workers
     tasks = [([(A, ref, ref.base, names, bounds) for _, A in chunk], c) for c, chunk in enumerate(chunks)]
     out: dict[Any, tuple[dict[str, float], float]] = {}
-    for c, results, err in parallel_map(_decompose_chunk, tasks, executor="processes", workers=n, key_index=1):
-        if err is None:  # a chunk that failed is made in this process when needed
-            out.update({key: r for (key, _), r in zip(chunks[c], results)})
+    try:
+        for c, results, err in parallel_map(_decompose_chunk, tasks, executor="processes", workers=n, key_index=1):
+            if err is None:  # a chunk that failed is made in this process when needed
+                out.update({key: r for (key, _), r in zip(chunks[c], results)})
+    except (OSError, RuntimeError, AssertionError):  # no pool here (no fork, no resources): all made when needed
+        return {}
     return out
 
 
