@@ -254,32 +254,30 @@ def estimate_from_lattice(image: np.ndarray, model: Any, base: dict[str, float],
     candidates: list[Candidate] = []
     rejected = 0
     groups: dict[int, list[tuple[Match, dict[str, float], float, float]]] = {}
-    tried: dict[int, int] = {}
 
     def reproducible(n_groups: dict[int, list]) -> int:
         return sum(1 for g in n_groups.values() if any(t[2] <= MAX_MISMATCH for t in g))
 
-    # every map the loop below can ask for (its cut on reproducible groups aside), made ahead
-    ahead: list[tuple[tuple[int, float], np.ndarray]] = []
+    # the maps to try: each lattice group's first `members` matches, its first one with every
+    # symmetry image; all of them are made ahead (decompose_ahead) when workers allow
+    tries: list[tuple[Match, list[tuple[float, np.ndarray]]]] = []
     counted: dict[int, int] = {}
-    for mi, m in enumerate(matches):
+    for m in matches:
         if counted.get(m.group, 0) >= members:
             continue
-        first = m.group not in counted
+        images = syms if m.group not in counted else [0.0]
         counted[m.group] = counted.get(m.group, 0) + 1
-        ahead += [((mi, g), m.A @ rotation_matrix(g)) for g in (syms if first else [0.0])]
-    made = decompose_ahead(ahead, ref, names, bounds, workers)
+        tries.append((m, [(g, m.A @ rotation_matrix(g)) for g in images]))
+    made = decompose_ahead([((t, g), A) for t, (_, maps) in enumerate(tries) for g, A in maps], ref, names, bounds,
+                           workers)
 
-    for mi, m in enumerate(matches):
-        if tried.get(m.group, 0) >= members:
-            continue
+    for t, (m, maps) in enumerate(tries):
+        # a new group once enough groups are reproducible: never entered (the count only grows)
         if m.group not in groups and reproducible(groups) >= 2 * max_candidates:
             continue
-        first = m.group not in groups
-        tried[m.group] = tried.get(m.group, 0) + 1
         entries = groups.setdefault(m.group, [])
-        for g in (syms if first else [0.0]):
-            vals, mismatch = made.get((mi, g)) or decompose(m.A @ rotation_matrix(g), ref, ref.base, names, bounds)
+        for g, A in maps:
+            vals, mismatch = made.get((t, g)) or decompose(A, ref, ref.base, names, bounds)
             entries.append((m, vals, mismatch, g))
 
     def ordered(entries: list) -> list:
