@@ -21,6 +21,7 @@ from ingrained_core.engine.payload import config_to_payload
 from ingrained_core.engine.problem import Problem
 from ingrained_core.engine.progress import read_progress
 from ingrained_core.engine.reporting import Reporter
+from ingrained_core.engine.rundir import FINAL_REASONS, read_json
 from ingrained_core.engine.start_runner import Budget, Finisher, StartRunner
 from ingrained_core.plugin import files as atomic
 from ingrained_core.plugin.errors import IngrainedError
@@ -42,6 +43,21 @@ def start_points(problem: Problem, starts: int, seed: int) -> list[np.ndarray]:
         else:
             points.append(draw)
     return points
+
+
+def start_record(run_dir: Path, i: int) -> dict[str, Any] | None:
+    """Start ``i``'s ``best.json`` in a run directory (None: missing or unreadable)."""
+    return read_json(run_dir / "starts" / f"{i:02d}" / "best.json")
+
+
+def start_finished(rec: dict[str, Any] | None, race_evals: int | None = None) -> bool:
+    """A start (its best.json) with nothing left to do: converged or at its target, or, with
+    ``race_evals``, stopped by a race of that many evaluations (:mod:`.race`)."""
+    if not rec or rec.get("status") != "finished":
+        return False
+    if rec.get("stop_reason") in FINAL_REASONS:
+        return True
+    return race_evals is not None and rec.get("stop_reason") == "max_evals" and int(rec.get("evaluations", 0)) >= race_evals
 
 
 def run_start_task(config_data: dict[str, Any], out_dir: str, start_index: int, x0: list[float],

@@ -21,9 +21,9 @@ import numpy as np
 
 from ingrained_core.engine.config import RunConfig
 from ingrained_core.engine.lock import Fence
-from ingrained_core.engine.multistart import execute_starts
+from ingrained_core.engine.multistart import execute_starts, start_finished, start_record
 from ingrained_core.engine.reporting import Reporter
-from ingrained_core.engine.rundir import FINAL_REASONS, read_json
+from ingrained_core.engine.rundir import read_json
 from ingrained_core.engine.start_runner import Budget, Finisher
 from ingrained_core.plugin import files as atomic
 
@@ -37,20 +37,6 @@ def races(cfg: RunConfig) -> bool:
     if opt.race_evals is None or opt.starts <= opt.race_keep:
         return False
     return opt.max_evals is None or opt.race_evals < opt.max_evals
-
-
-def _start_record(run_dir: Path, i: int) -> dict[str, Any] | None:
-    return read_json(run_dir / "starts" / f"{i:02d}" / "best.json")
-
-
-def _finished(rec: dict[str, Any] | None, race_evals: int | None = None) -> bool:
-    """A start with nothing left to do: converged or at its target, or (``race_evals``) stopped
-    by the race's budget."""
-    if not rec or rec.get("status") != "finished":
-        return False
-    if rec.get("stop_reason") in FINAL_REASONS:
-        return True
-    return race_evals is not None and rec.get("stop_reason") == "max_evals" and int(rec.get("evaluations", 0)) >= race_evals
 
 
 def ranking(records: list[dict[str, Any]], keep: int) -> tuple[list[dict[str, Any]], list[int]]:
@@ -76,8 +62,8 @@ def run_race(cfg: RunConfig, run_dir: Path, points: list[np.ndarray], budget: Bu
     if decided is None or decided.get("race_evals") != opt.race_evals:
         done: dict[int, dict[str, Any]] = {}
         for i in range(n):
-            rec = _start_record(run_dir, i) if resume else None
-            if rec is not None and _finished(rec, opt.race_evals):
+            rec = start_record(run_dir, i) if resume else None
+            if rec is not None and start_finished(rec, opt.race_evals):
                 done[i] = rec
         todo = [i for i in range(n) if i not in done]
         reporter.message(f"racing {n} starts: {opt.race_evals} evaluations each, then the best "
@@ -94,8 +80,8 @@ def run_race(cfg: RunConfig, run_dir: Path, points: list[np.ndarray], budget: Bu
     go_on = [int(i) for i in decided.get("go_on", [])]
     reporter.message("after the race, starts " + ", ".join(f"{i:02d}" for i in go_on) + " go on"
                      if go_on else "after the race no start goes on (they ended inside it)")
-    todo = [i for i in go_on if not _finished(_start_record(run_dir, i))]
-    records = {i: _start_record(run_dir, i) or {"start": i, "status": "failed", "error": "no best.json after the race"}
+    todo = [i for i in go_on if not start_finished(start_record(run_dir, i))]
+    records = {i: start_record(run_dir, i) or {"start": i, "status": "failed", "error": "no best.json after the race"}
                for i in range(n) if i not in todo}
     for rec in execute_starts(cfg, run_dir, points, budget, reporter, todo, finishers, fence):
         records[rec["start"]] = rec

@@ -31,7 +31,9 @@ from ingrained_core.engine.multistart import (
     aggregate,
     execute_starts,
     run_start_task,
+    start_finished,
     start_points,
+    start_record,
 )
 from ingrained_core.engine.problem import Problem, build_problem, check_evaluation
 from ingrained_core.engine.race import RACE_FILE, races, run_race
@@ -145,21 +147,21 @@ def execute(cfg: RunConfig, run_dir: Path, reporter: Reporter, *, resume: bool =
         _closing_notes(reporter, rec)
         reporter.end(rec)
         return FuseResult(rec, run_dir, [rec])
-    todo, done = [], []
-    for i in range(opt.starts):
-        prev = read_json(run_dir / "starts" / f"{i:02d}" / "best.json")
-        if resume and prev and prev.get("status") == "finished" and prev.get("stop_reason") in FINAL_REASONS:
-            done.append(prev)
-        else:
-            todo.append(i)
     try:
         if races(cfg):  # optimizer.race_evals: a short race first, then the best go on
             records = run_race(cfg, run_dir, points, budget, reporter, finishers, fence, resume=resume)
         else:
+            done, todo = [], []
+            for i in range(opt.starts):
+                rec = start_record(run_dir, i) if resume else None
+                if start_finished(rec):
+                    done.append(rec)
+                else:
+                    todo.append(i)
             records = done + execute_starts(cfg, run_dir, points, budget, reporter, todo, finishers, fence)
     except TimeLimitReached:  # a start blocked past the deadline: its worker was stopped and wrote its files
-        records = [read_json(run_dir / "starts" / f"{i:02d}" / "best.json")
-                   or {"start": i, "status": "failed", "error": "stopped by the time limit"} for i in range(opt.starts)]
+        records = [start_record(run_dir, i) or {"start": i, "status": "failed", "error": "stopped by the time limit"}
+                   for i in range(opt.starts)]
         reporter.message("the time limit ran out inside an evaluation; the starts were stopped", "warning")
     if fence is not None:
         fence.check()
@@ -214,7 +216,7 @@ def resume(run_dir: str | Path, *, overrides: list[str] | None = None, reporter:
     cfg = load_run_config(run_dir, overrides)
     with hard_deadline(_deadline(cfg, started)), RunLock(run_dir) as lock:
         best = read_json(run_dir / "best.json")
-        if cfg.optimizer.starts == 1 and best and best.get("status") == "finished" and best.get("stop_reason") in FINAL_REASONS:
+        if cfg.optimizer.starts == 1 and start_finished(best):
             reporter.message(f"{run_dir} already finished ({best['stop_reason']}); nothing to resume")
             return FuseResult(best, run_dir, [best])
         if overrides:
