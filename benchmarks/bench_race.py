@@ -92,11 +92,10 @@ def policy(runs: list[list[tuple[float, float]]], n: int, race: int, keep: int, 
     finals = {i: min(f for f, _ in s[i]) for i in go_on}
     win = min(go_on, key=lambda i: (finals[i], i))
     fom = finals[win]
-    elapsed = next(t for f, t in s[win] if f <= fom + 1e-5)
-    if race:  # a row inside the race ran in the race's slot
-        k = next(j for j, (f, _) in enumerate(s[win]) if f <= fom + 1e-5)
-        if k < at[win]:
-            offset[win] = _schedule([x[a - 1][1] for x, a in zip(s, at)], workers)[win]
+    k = next(j for j, (f, _) in enumerate(s[win]) if f <= fom + 1e-5)  # the winner's first row near its end
+    if race and k < at[win]:  # that row ran inside the race, in the race's slot
+        offset[win] = first[win]
+    elapsed = s[win][k][1]
     return {"n": n, "race": race, "keep": keep, "go_on": go_on, "winner": win, "fom": fom,
             "seconds_modelled": setup_s + offset[win] + elapsed}
 
