@@ -13,7 +13,6 @@ from ingrained_core.apps.api import fuse, resume
 from ingrained_core.engine.config import load_config
 from ingrained_core.engine.race import races
 
-from .conftest import lattice_case  # noqa: F401 - the fixture
 
 STARTS, RACE, BUDGET = 4, 12, 40
 SERIAL = ["optimizer.executor=serial"]
@@ -29,12 +28,12 @@ def _path(rows: list[dict[str, str]]) -> list[tuple[str, ...]]:
     return [tuple(v for k, v in r.items() if k != "elapsed_s") for r in rows]
 
 
-def _race(lattice_case: Path, out: Path, *extra: str):  # noqa: F811
+def _race(lattice_case: Path, out: Path, *extra: str):
     return fuse(lattice_case, out, starts=STARTS, max_evals=BUDGET,
                 overrides=[*SERIAL, f"optimizer.race_evals={RACE}", "optimizer.race_keep=2", *extra])
 
 
-def test_the_best_after_the_race_go_on_and_end_where_uninterrupted_searches_end(lattice_case: Path,  # noqa: F811
+def test_the_best_after_the_race_go_on_and_end_where_uninterrupted_searches_end(lattice_case: Path,
                                                                                    tmp_path: Path) -> None:
     full = fuse(lattice_case, tmp_path / "full", starts=STARTS, max_evals=BUDGET, overrides=SERIAL)
     raced = _race(lattice_case, tmp_path / "race")
@@ -64,7 +63,7 @@ def test_the_best_after_the_race_go_on_and_end_where_uninterrupted_searches_end(
         assert segments[1]["elapsed_s"] == pytest.approx(float(_rows(run, k)[RACE - 1]["elapsed_s"]))
 
 
-def test_resume_continues_the_starts_the_race_chose(lattice_case: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_resume_continues_the_starts_the_race_chose(lattice_case: Path, tmp_path: Path) -> None:
     """A kill after the race: race.json decides, the race is not run again, and the run ends
     where the uninterrupted one ends."""
     whole = _race(lattice_case, tmp_path / "whole")
@@ -90,7 +89,7 @@ def test_resume_continues_the_starts_the_race_chose(lattice_case: Path, tmp_path
     assert json.loads((run / "race.json").read_text()) == record
 
 
-def test_resume_inside_the_race_runs_the_race_to_its_end(lattice_case: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_resume_inside_the_race_runs_the_race_to_its_end(lattice_case: Path, tmp_path: Path) -> None:
     whole = _race(lattice_case, tmp_path / "whole")
     run = tmp_path / "cut"
     _race(lattice_case, run)
@@ -110,7 +109,7 @@ def test_resume_inside_the_race_runs_the_race_to_its_end(lattice_case: Path, tmp
 
 @pytest.mark.parametrize(("starts", "race", "budget", "expected"), [
     (4, 12, 40, True), (2, 12, 40, False), (4, None, 40, False), (4, 40, 40, False), (4, 12, None, True)])
-def test_races_only_with_more_starts_than_go_on_and_a_shorter_race(lattice_case: Path, starts: int,  # noqa: F811
+def test_races_only_with_more_starts_than_go_on_and_a_shorter_race(lattice_case: Path, starts: int,
                                                                    race: int | None, budget: int | None,
                                                                    expected: bool) -> None:
     sets = [f"optimizer.starts={starts}"] + ([f"optimizer.race_evals={race}"] if race else [])
