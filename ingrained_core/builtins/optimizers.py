@@ -168,7 +168,11 @@ class ScanPowell:
     held at the best), then runs Powell from the best point found. A round that does not
     improve the best FOM narrows the scans by ``shrink``; the search ends (converged) when
     the half-width falls below ``min_radius``, after ``max_rounds`` rounds, or when the
-    run's budget (evaluations, time, target FOM) stops it.
+    run's budget (evaluations, time, target FOM) stops it. Powell is not run again from
+    the point where the previous Powell started and found nothing better (a scan that
+    improves nothing leaves the best there): it would repeat the same evaluations
+    (:attr:`rerun_barren_powell`). On the paper's twin and Ni/M3B2 cases this removes 896
+    of 3085 and 1752 of 3749 evaluations, with the same best point.
 
     With ``scan_first`` the search begins with a scan round at the start point instead of
     Powell: what a short budget should do (the recipe screen sets it), since Powell's first
@@ -184,6 +188,12 @@ class ScanPowell:
 
     name: ClassVar[str] = "scan-powell"
     Options: ClassVar[type[BaseModel]] = ScanPowellOptions
+    #: Run Powell after every scan even when it would start where the last Powell started
+    #: and found nothing better (a repeat of the same evaluations: the objective is
+    #: deterministic and the options are the same). False skips those repeats, with the
+    #: same best point and the same evaluations otherwise; True gives the evaluation
+    #: sequence of versions before 2026-12-02 (for comparisons).
+    rerun_barren_powell: ClassVar[bool] = False
 
     def minimize(self, objective: Objective, x0: np.ndarray, options: ScanPowellOptions) -> OptimizeOutcome:
         best = {"x": np.clip(np.asarray(x0, dtype=float), 0.0, 1.0), "f": np.inf, "n": 0}
@@ -196,24 +206,36 @@ class ScanPowell:
             return f
 
         powell = Powell()
+        start = best["x"].copy()
         if options.scan_first:
             report_stage(f"scan from the start (then Powell and scan rounds down to radius {options.min_radius:g})")
             tracked(best["x"])
         else:
             report_stage(f"Powell from the start (then scan rounds down to radius {options.min_radius:g})")
-            powell.minimize(tracked, best["x"], options)
+            powell.minimize(tracked, start, options)
+        # where the last Powell started, when it found nothing better: Powell from there again
+        # would repeat the same evaluations (deterministic objective, same options)
+        barren = None
+        if not options.scan_first and np.array_equal(best["x"], start):
+            barren = start
         radius = options.scan_radius
-        rounds = 0
+        rounds = skipped = 0
         while radius >= options.min_radius and rounds < options.max_rounds:
             rounds += 1
             before = best["f"]
             report_stage(f"round {rounds}: scan radius {radius:.3g} (stops below min_radius {options.min_radius:g})")
             self._scan(tracked, best, radius, options.scan_points)
-            powell.minimize(tracked, best["x"], options)
+            if barren is not None and np.array_equal(best["x"], barren) and not self.rerun_barren_powell:
+                skipped += 1
+            else:
+                start = best["x"].copy()
+                powell.minimize(tracked, start, options)
+                barren = start if np.array_equal(best["x"], start) else None
             if best["f"] > before - options.ftol * max(abs(before), 1e-12):
                 radius *= options.shrink
+        note = f" ({skipped} Powell runs not repeated)" if skipped else ""
         return OptimizeOutcome(x=best["x"], fun=float(best["f"]), evaluations=int(best["n"]),
-                               message=f"{rounds} scan rounds, final half-width {radius:.3g}")
+                               message=f"{rounds} scan rounds, final half-width {radius:.3g}{note}")
 
     @staticmethod
     def _scan(tracked: Callable[[np.ndarray], float], best: dict[str, Any], radius: float, points: int) -> None:

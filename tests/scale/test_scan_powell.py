@@ -76,3 +76,48 @@ def test_scan_first_reaches_the_far_basin_within_a_short_budget() -> None:
 
     assert budgeted(30, first=False) > 0.45
     assert budgeted(30, first=True) < 0.2
+
+
+def _rough(x: np.ndarray) -> float:
+    """A bowl with ripples: Powell stops at a ripple, so the scan rounds run their course."""
+    x = np.clip(x, 0.0, 1.0)
+    return float(np.sum((x - [0.61, 0.43, 0.52]) ** 2) + 0.01 * np.sum(np.sin(37.0 * x) ** 2))
+
+
+class _Rerunning(ScanPowell):
+    rerun_barren_powell = True
+
+
+def _logged_run(optimizer: ScanPowell, opts: ScanPowellOptions) -> tuple[list[tuple[float, ...]], object]:
+    calls: list[tuple[float, ...]] = []
+
+    def f(x: np.ndarray) -> float:
+        calls.append(tuple(float(v) for v in np.clip(x, 0.0, 1.0)))
+        return _rough(x)
+
+    return calls, optimizer.minimize(f, np.array([0.2, 0.8, 0.35]), opts)
+
+
+@pytest.mark.parametrize("scan_first", [False, True])
+def test_a_powell_that_would_repeat_itself_is_not_run_again(scan_first: bool) -> None:
+    """After a Powell that found nothing better and a scan that found nothing either, Powell
+    would start from the same point with the same options: the same evaluations again.
+    Skipping it leaves the result and every other evaluation as they were, in order."""
+    opts = ScanPowellOptions(scan_points=7, scan_first=scan_first)
+    old, old_res = _logged_run(_Rerunning(), opts)
+    new, new_res = _logged_run(ScanPowell(), opts)
+    assert new_res.fun == old_res.fun and np.array_equal(new_res.x, old_res.x)
+    assert len(new) < len(old) and new_res.evaluations == len(new)
+    assert "Powell runs not repeated" in new_res.message and "not repeated" not in old_res.message
+    # the new sequence is the old one with whole blocks left out, each a repeat of a block run before
+    i = 0
+    removed: list[tuple[int, int]] = []  # (start, length) in the old sequence
+    for call in new:
+        j = old.index(call, i)
+        if j > i:
+            removed.append((i, j - i))
+        i = j + 1
+    removed += [(i, len(old) - i)] if i < len(old) else []
+    assert removed
+    for at, n in removed:
+        assert any(old[p:p + n] == old[at:at + n] for p in range(at - n + 1)), f"block at {at} is no repeat"
