@@ -206,18 +206,21 @@ class ScanPowell:
             return f
 
         powell = Powell()
-        start = best["x"].copy()
+
+        def powell_from(start: np.ndarray) -> np.ndarray | None:
+            """Powell from ``start``; ``start`` again when it found nothing better (Powell from
+            there would repeat the same evaluations: deterministic objective, same options)."""
+            powell.minimize(tracked, start, options)
+            return start if np.array_equal(best["x"], start) else None
+
+        # where the last Powell started, when it found nothing better
+        barren: np.ndarray | None = None
         if options.scan_first:
             report_stage(f"scan from the start (then Powell and scan rounds down to radius {options.min_radius:g})")
             tracked(best["x"])
         else:
             report_stage(f"Powell from the start (then scan rounds down to radius {options.min_radius:g})")
-            powell.minimize(tracked, start, options)
-        # where the last Powell started, when it found nothing better: Powell from there again
-        # would repeat the same evaluations (deterministic objective, same options)
-        barren = None
-        if not options.scan_first and np.array_equal(best["x"], start):
-            barren = start
+            barren = powell_from(best["x"].copy())
         radius = options.scan_radius
         rounds = skipped = 0
         while radius >= options.min_radius and rounds < options.max_rounds:
@@ -228,9 +231,7 @@ class ScanPowell:
             if barren is not None and np.array_equal(best["x"], barren) and not self.rerun_barren_powell:
                 skipped += 1
             else:
-                start = best["x"].copy()
-                powell.minimize(tracked, start, options)
-                barren = start if np.array_equal(best["x"], start) else None
+                barren = powell_from(best["x"].copy())
             if best["f"] > before - options.ftol * max(abs(before), 1e-12):
                 radius *= options.shrink
         note = f" ({skipped} Powell runs not repeated)" if skipped else ""
