@@ -1,7 +1,7 @@
 """A reader for plain VASP 5 POSCAR files that avoids importing ``pymatgen.io.vasp``.
 
 Why: ``pymatgen.io.vasp`` imports its output parsers, which pull in ``scipy.signal``
-and ``scipy.stats``. That costs about 0.9 s of a run's set-up on the 2-core machine
+and ``scipy.stats``. That costs 0.8-1.4 s of a run's set-up on the 2-core machine
 (issue 18: the twin's fuse took 21 s from launch to stop, and the structure is read
 before the search starts). pymatgen stays the reader of every other POSCAR.
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 #: File names pymatgen reads as POSCAR and this reader also takes (upper-cased name or suffix).
 POSCAR_NAMES = ("POSCAR", "CONTCAR")
@@ -64,8 +66,6 @@ def read_plain_poscar(text: str) -> Any | None:
     n_sites = sum(counts)
     if len(lines) != 8 + n_sites:
         return None  # truncated, or lattice velocities after the coordinates
-    import numpy as np
-
     lattice = np.array(rows)
     lattice *= scale
     coords = []
@@ -74,7 +74,7 @@ def read_plain_poscar(text: str) -> Any | None:
             tokens = line.split()
             if len(tokens) < 3:
                 return None
-            coords.append([float(v) * 1 for v in tokens[:3]])
+            coords.append([float(v) for v in tokens[:3]])
     except ValueError:
         return None
     species = [sym for sym, n in zip(symbols, counts) for _ in range(n)]
