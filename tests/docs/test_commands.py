@@ -153,7 +153,7 @@ def test_screen_two_candidates(work: Path) -> None:
 
 
 def test_benchmark_one_short_case(work: Path) -> None:
-    proc = cli("benchmark", "--cases", "ni", "--time", 10, "--samples", 5, cwd=work)
+    proc = cli("benchmark", "--cases", "ni", "--time", 3, "--samples", 5, cwd=work)
     (folder,) = list(work.glob("ingrained-benchmark-*"))
     (record,) = list(folder.glob("paper-*.json"))
     data = json.loads(record.read_text())
