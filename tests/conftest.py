@@ -211,6 +211,74 @@ def run_cli_batch(jobs: list[list[str]], *, env: dict[str, str] | None = None, c
     return [done[i] for i in range(len(jobs))]
 
 
+class CliServer:
+    """One long-lived interpreter (tests/cli_server.py) that runs ``ingrained`` command lines
+    one after another: :meth:`run` gives what :func:`run_cli` gives, less the start-up.
+
+    For the user-error cases (a bad file or config value: exit code 2, one ``error:`` line),
+    whose cost is the interpreter's start-up and imports, not the command. What one command
+    leaves in the interpreter (imported plugins, secrets remembered for masking) the next one
+    sees: a secrets test, or a command whose outcome could depend on an earlier one, uses
+    :func:`run_cli`. A command that kills the interpreter or hangs past ``timeout`` fails its
+    test with the server's stderr; the next command starts a fresh server.
+    """
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        import threading
+
+        self._env = _cli_env(env)
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+
+    def _start(self) -> None:
+        import tempfile
+
+        read_fd, write_fd = os.pipe()
+        self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+        self._proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "cli_server.py"), str(write_fd)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log,
+                                      env=self._env, pass_fds=(write_fd,), text=True)
+        os.close(write_fd)
+        self._reply = os.fdopen(read_fd, "r", encoding="utf-8", errors="surrogateescape")
+
+    def run(self, args: list[object], *, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run ``ingrained ARGS`` (in ``cwd``) in the server; its exit code, stdout and stderr."""
+        import json
+        import select
+
+        argv = [str(a) for a in args]
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._start()
+            assert self._proc is not None and self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps({"args": argv, "cwd": str(cwd or Path.cwd())}) + "\n")
+            self._proc.stdin.flush()
+            ready, _, _ = select.select([self._reply], [], [], timeout)
+            line = self._reply.readline() if ready else ""
+            if not line:
+                died = self._proc.poll() is not None
+                self.close()
+                self._log.seek(0)
+                raise AssertionError(f"the CLI server {'died' if died else f'did not answer in {timeout} s'} "
+                                     f"running ingrained {' '.join(argv)}:\n{self._log.read()}")
+        got = json.loads(line)
+        return subprocess.CompletedProcess(["ingrained", *argv], got["returncode"], got["stdout"], got["stderr"])
+
+    def close(self) -> None:
+        """Stop the server (it ends when its stdin closes; killed after 10 s)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        self._reply.close()
+
+
 @contextmanager
 def plugin_importable(site: Path) -> Iterator[Path]:
     """The example plugin importable in this process for the block (and forgotten after it)."""

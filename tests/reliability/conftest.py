@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import real_file, run_cli
+from ..conftest import CliServer, real_file, run_cli
 
 #: The small ``haadf`` model section of the structure and key tests (6 tiles, 41 x 41 crop):
 #: fast enough for a run of a few evaluations on the real twin image.
@@ -51,6 +51,20 @@ def cli(site: Path):
                        timeout=timeout)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def error_cli(site: Path):
+    """``error_cli(*args, cwd=None)``: a user-error case through one long-lived CLI interpreter
+    (:class:`tests.conftest.CliServer`: the real entry point without a start-up a case), with the
+    example plugin importable. Not for secrets tests or commands that must start afresh."""
+    server = CliServer({"PYTHONPATH": str(site)})
+
+    def run(*args: object, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        return server.run(list(args), cwd=cwd, timeout=timeout)
+
+    yield run
+    server.close()
 
 
 def assert_user_error(proc: subprocess.CompletedProcess, *needles: str) -> str:

@@ -48,30 +48,30 @@ def _copy_run(base: Path, tmp_path: Path) -> Path:
 
 # -- files that are not what they seem (F15, F19-F22) ----------------------------------------
 @pytest.mark.slow
-def test_f15_symlink_loops(cli, base: Path, tmp_path: Path) -> None:
+def test_f15_symlink_loops(error_cli, base: Path, tmp_path: Path) -> None:
     os.symlink(tmp_path / "b", tmp_path / "a")
     os.symlink(tmp_path / "a", tmp_path / "b")
-    assert_user_error(cli("fuse", tmp_path / "a", "--out", tmp_path / "r"), str(tmp_path / "a"))
-    assert_user_error(cli("fuse", base / "fuse.toml", "--out", tmp_path / "a"), "symbolic link")
-    assert_user_error(cli("resume", tmp_path / "a"), str(tmp_path / "a"))
+    assert_user_error(error_cli("fuse", tmp_path / "a", "--out", tmp_path / "r"), str(tmp_path / "a"))
+    assert_user_error(error_cli("fuse", base / "fuse.toml", "--out", tmp_path / "a"), "symbolic link")
+    assert_user_error(error_cli("resume", tmp_path / "a"), str(tmp_path / "a"))
     cfg = tmp_path / "loop.toml"
     cfg.write_text((base / "fuse.toml").read_text().replace('"experiment.npy"', f'"{tmp_path / "a"}"'))
-    assert_user_error(cli("fuse", cfg, "--out", tmp_path / "r"), "symbolic link")
-    assert_user_error(cli("preview", cfg, "--out", tmp_path / "p.png"), "symbolic link")
+    assert_user_error(error_cli("fuse", cfg, "--out", tmp_path / "r"), "symbolic link")
+    assert_user_error(error_cli("preview", cfg, "--out", tmp_path / "p.png"), "symbolic link")
 
 
 @pytest.mark.slow
-def test_f19_f21_fifo_and_device_images(cli, base: Path, tmp_path: Path) -> None:
+def test_f19_f21_fifo_and_device_images(error_cli, base: Path, tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "img.npy")
     for path, kind in ((tmp_path / "img.npy", "FIFO"), (Path("/dev/zero"), "device")):
         cfg = tmp_path / "c.toml"
         cfg.write_text((base / "fuse.toml").read_text().replace('"experiment.npy"', f'"{path}"'))
-        assert_user_error(cli("fuse", cfg, "--out", tmp_path / "r", timeout=60), "experiment.path", kind)
+        assert_user_error(error_cli("fuse", cfg, "--out", tmp_path / "r", timeout=60), "experiment.path", kind)
 
 
-def test_f20_fifo_config_is_refused_at_once(cli, tmp_path: Path) -> None:
+def test_f20_fifo_config_is_refused_at_once(error_cli, tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "cfg.toml")
-    assert_user_error(cli("fuse", tmp_path / "cfg.toml", "--out", tmp_path / "r", timeout=60), "cfg.toml", "FIFO")
+    assert_user_error(error_cli("fuse", tmp_path / "cfg.toml", "--out", tmp_path / "r", timeout=60), "cfg.toml", "FIFO")
 
 
 def test_f22_config_from_a_pipe(tmp_path: Path) -> None:
@@ -87,8 +87,8 @@ def test_f22_config_from_a_pipe(tmp_path: Path) -> None:
 # -- configs (C04, C12, C17, C19, C21, C25, C27) --------------------------------------------
 @pytest.mark.parametrize("setting,field", [("fom.alpha=inf", "fom.alpha"), ("fom.beta=inf", "fom.beta"),
                                            ("experiment.pixel_size=inf", "experiment.pixel_size")])
-def test_c04_c12_infinite_values(cli, base: Path, tmp_path: Path, setting: str, field: str) -> None:
-    assert_user_error(cli("fuse", base / "fuse.toml", "--out", tmp_path / "r", "--set", setting), field, "finite")
+def test_c04_c12_infinite_values(error_cli, base: Path, tmp_path: Path, setting: str, field: str) -> None:
+    assert_user_error(error_cli("fuse", base / "fuse.toml", "--out", tmp_path / "r", "--set", setting), field, "finite")
     assert not (tmp_path / "r").exists()  # refused before the run directory is made
 
 
@@ -103,10 +103,10 @@ def test_c17_deep_nesting(tmp_path: Path, text: str, suffix: str) -> None:
 
 
 @pytest.mark.slow
-def test_c19_huge_error_is_cut(cli, base: Path, tmp_path: Path) -> None:
+def test_c19_huge_error_is_cut(error_cli, base: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "many.toml"
     cfg.write_text((base / "fuse.toml").read_text() + "\n[fom]\n" + "".join(f"k{i} = 1\n" for i in range(20000)))
-    line = assert_user_error(cli("fuse", cfg, "--out", tmp_path / "r"), "fom.k0")
+    line = assert_user_error(error_cli("fuse", cfg, "--out", tmp_path / "r"), "fom.k0")
     assert len(line) < 3000
 
 
@@ -120,8 +120,8 @@ def test_c21_bom_and_utf16(tmp_path: Path, base: Path) -> None:
 
 
 @pytest.mark.slow
-def test_c25_set_value_with_a_newline(cli, base: Path, tmp_path: Path) -> None:
-    assert_user_error(cli("fuse", base / "fuse.toml", "--out", tmp_path / "r", "--set", "fom.alpha=0.2\nbeta = 5"),
+def test_c25_set_value_with_a_newline(error_cli, base: Path, tmp_path: Path) -> None:
+    assert_user_error(error_cli("fuse", base / "fuse.toml", "--out", tmp_path / "r", "--set", "fom.alpha=0.2\nbeta = 5"),
                       "fom.alpha", "line break")
 
 
@@ -145,12 +145,12 @@ def test_r09_torn_header_starts_the_log_afresh(cli, base: Path, tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_r11_binary_bytes_in_the_log(cli, base: Path, tmp_path: Path) -> None:
+def test_r11_binary_bytes_in_the_log(error_cli, base: Path, tmp_path: Path) -> None:
     run = _copy_run(base, tmp_path)
     data = bytearray((run / "progress.csv").read_bytes())
     data[500:564] = np.random.default_rng(3).integers(128, 256, 64, dtype=np.uint8).tobytes()
     (run / "progress.csv").write_bytes(bytes(data))
-    assert_user_error(cli("resume", run, "--quiet"), "progress.csv", "not text")
+    assert_user_error(error_cli("resume", run, "--quiet"), "progress.csv", "not text")
 
 
 @pytest.mark.slow
@@ -164,18 +164,18 @@ def test_r14_best_json_of_the_wrong_shape(cli, base: Path, tmp_path: Path, conte
 
 
 @pytest.mark.slow
-def test_x05_symlinks_out_of_a_run_directory(cli, base: Path, tmp_path: Path) -> None:
+def test_x05_symlinks_out_of_a_run_directory(error_cli, base: Path, tmp_path: Path) -> None:
     run = _copy_run(base, tmp_path)
     victim = tmp_path / "victim"
     victim.mkdir()
     (run / "frames").symlink_to(victim)
-    assert_user_error(cli("frames", run, "--select", "all"), "symbolic link")
+    assert_user_error(error_cli("frames", run, "--select", "all"), "symbolic link")
     assert not any(victim.iterdir())
     outside = tmp_path / "outside.csv"
     shutil.move(run / "progress.csv", outside)
     (run / "progress.csv").symlink_to(outside)
     before = outside.read_bytes()
-    assert_user_error(cli("resume", run, "--max-evals", "30", "--quiet"), "symbolic link")
+    assert_user_error(error_cli("resume", run, "--max-evals", "30", "--quiet"), "symbolic link")
     assert outside.read_bytes() == before
 
 
@@ -189,29 +189,29 @@ def test_x06_hostile_start_in_best_json(cli, base: Path, tmp_path: Path) -> None
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
 
 
-def test_x07_frame_range_is_never_materialised(cli, base: Path, tmp_path: Path) -> None:
+def test_x07_frame_range_is_never_materialised(cli, error_cli, base: Path, tmp_path: Path) -> None:
     run = _copy_run(base, tmp_path)
     proc = cli("frames", run, "--select", "19-100000000000", timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert len(list((run / "frames").glob("*.png"))) == 2
-    assert_user_error(cli("frames", run, "--select", "500-600"), "1-20")
+    assert_user_error(error_cli("frames", run, "--select", "500-600"), "1-20")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("content", ["[1, 2, 3]", '{"params": [1, 2]}'])
-def test_x09_simulate_params_of_the_wrong_shape(cli, base: Path, tmp_path: Path, content: str) -> None:
+def test_x09_simulate_params_of_the_wrong_shape(error_cli, base: Path, tmp_path: Path, content: str) -> None:
     (tmp_path / "x.json").write_text(content)
-    assert_user_error(cli("simulate", base / "fuse.toml", "--params", tmp_path / "x.json", "--out", tmp_path / "s.npy"),
+    assert_user_error(error_cli("simulate", base / "fuse.toml", "--params", tmp_path / "x.json", "--out", tmp_path / "s.npy"),
                       "x.json", "params")
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_r25_read_only_run_directory(cli, base: Path, tmp_path: Path) -> None:
+def test_r25_read_only_run_directory(error_cli, base: Path, tmp_path: Path) -> None:
     run = _copy_run(base, tmp_path)
     run.chmod(0o555)
     try:
-        assert_user_error(cli("frames", run, "--select", "best"), "frames")
+        assert_user_error(error_cli("frames", run, "--select", "best"), "frames")
     finally:
         run.chmod(0o755)
 
@@ -227,14 +227,14 @@ def test_f14_image_above_the_megapixel_limit(cli, base: Path, tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_f26_huge_rescale_factor(cli, base: Path, tmp_path: Path) -> None:
+def test_f26_huge_rescale_factor(error_cli, base: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "r.toml"
     cfg.write_text((base / "fuse.toml").read_text().replace('"experiment.npy"', f'"{base / "experiment.npy"}"')
                    + '\n[[experiment.preprocess]]\nop = "rescale"\nfactor = 1e9\n')
-    assert_user_error(cli("preview", cfg, "--out", tmp_path / "p.png"), "rescale", "megapixels")
+    assert_user_error(error_cli("preview", cfg, "--out", tmp_path / "p.png"), "rescale", "megapixels")
 
 
-def test_f25_absurd_dm3_calibration_then_rescale(cli, real, tmp_path: Path) -> None:
+def test_f25_absurd_dm3_calibration_then_rescale(error_cli, real, tmp_path: Path) -> None:
     """The twin DM3 with its x/y scale floats patched to 1e30 Å/px, rescaled to 0.25 Å/px: the
     size guard names the rescale (it used to be scipy's 'Maximum allowed dimension exceeded')."""
     import struct
@@ -246,7 +246,7 @@ def test_f25_absurd_dm3_calibration_then_rescale(cli, real, tmp_path: Path) -> N
     (tmp_path / "cal.dm3").write_bytes(bytes(raw))
     cfg = tmp_path / "cal.toml"
     cfg.write_text('[experiment]\npath = "cal.dm3"\n\n[[experiment.preprocess]]\nop = "rescale"\npixel_size = 0.25\n')
-    line = assert_user_error(cli("preview", cfg, "--out", tmp_path / "p.png"), "rescale by 4e+31", "megapixels",
+    line = assert_user_error(error_cli("preview", cfg, "--out", tmp_path / "p.png"), "rescale by 4e+31", "megapixels",
                              "INGRAINED_MAX_MEGAPIXELS")
     assert len(line) < 400  # the 35-digit pixel counts are shown as 2.05e+34
 
@@ -292,7 +292,7 @@ def test_f03_scaling_is_an_exact_power_of_two() -> None:
         assert bounded_magnitude(ordinary, "y.npy") is ordinary
 
 
-def test_f17_non_utf8_directory_is_refused_before_the_run_directory(cli, base: Path, tmp_path: Path) -> None:
+def test_f17_non_utf8_directory_is_refused_before_the_run_directory(error_cli, base: Path, tmp_path: Path) -> None:
     """config + image under a directory named with the byte 0xff: one error naming the field,
     and no run directory left behind (it used to be created, then a UnicodeEncodeError)."""
     d = tmp_path / os.fsdecode(b"bad\xffdir")
@@ -300,17 +300,17 @@ def test_f17_non_utf8_directory_is_refused_before_the_run_directory(cli, base: P
     shutil.copy(base / "experiment.npy", d / "experiment.npy")
     shutil.copy(base / "fuse.toml", d / "fuse.toml")
     run = tmp_path / "run"
-    assert_user_error(cli("fuse", d / "fuse.toml", "--out", run), "experiment.path", "bad\\xffdir", "not valid UTF-8")
+    assert_user_error(error_cli("fuse", d / "fuse.toml", "--out", run), "experiment.path", "bad\\xffdir", "not valid UTF-8")
     assert not run.exists()
 
 
 @pytest.mark.slow
-def test_s09_oriented_crystal_above_the_size_limit(cli, tmp_path: Path) -> None:
+def test_s09_oriented_crystal_above_the_size_limit(error_cli, tmp_path: Path) -> None:
     cfg = tmp_path / "b.toml"
     cfg.write_text('[structure]\nbuilder = "oriented"\nsource = "library"\nchemical_formula = "CdTe"\n'
                    'space_group = "F-43m"\nuvw_project = [1, 1, 0]\nuvw_upward = [0, 0, 1]\n'
                    "max_dimension = 5000\nmin_width = 5000\nmin_depth = 5000\nmax_width = 6000\nmax_depth = 6000\n")
-    assert_user_error(cli("build", cfg, "--out", tmp_path / "b"), "max_dimension", "INGRAINED_MAX_CRYSTAL_ANGSTROM")
+    assert_user_error(error_cli("build", cfg, "--out", tmp_path / "b"), "max_dimension", "INGRAINED_MAX_CRYSTAL_ANGSTROM")
 
 
 def test_structure_atom_limit() -> None:

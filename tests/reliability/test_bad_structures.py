@@ -51,23 +51,24 @@ def _twin_config(d: Path, real, structure: Path, extra: str = "") -> Path:
     return cfg
 
 
-def _fuse_fails(cli, cfg: Path, *needles: str) -> str:
+def _fuse_fails(error_cli, cfg: Path, *needles: str) -> str:
+    """``ingrained fuse CFG`` (in the CLI server): one error line holding ``needles``, no run directory."""
     run = cfg.parent / "run"
-    line = assert_user_error(cli("fuse", cfg, "--out", run, "--quiet"), *needles)
+    line = assert_user_error(error_cli("fuse", cfg, "--out", run, "--quiet"), *needles)
     assert not run.exists()
     return line
 
 
 @pytest.mark.parametrize("lines", [pytest.param(2, marks=pytest.mark.slow), pytest.param(5, marks=pytest.mark.slow),
                                    8, pytest.param(200, marks=pytest.mark.slow), -1])
-def test_truncated_poscar(cli, real, tmp_path: Path, lines: int) -> None:
+def test_truncated_poscar(error_cli, real, tmp_path: Path, lines: int) -> None:
     src = real("cdte_twin/bicrystal.POSCAR.vasp").read_text().splitlines(keepends=True)
     (tmp_path / "cut.vasp").write_text("".join(src[:lines]))
-    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "cut.vasp"), "cut.vasp", "truncated")
+    _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "cut.vasp"), "cut.vasp", "truncated")
 
 
 @pytest.mark.parametrize("cut", ["header", "mid-line", "loop-line"])
-def test_truncated_cif(cli, real, tmp_path: Path, cdte_cif: str, cut: str) -> None:
+def test_truncated_cif(error_cli, real, tmp_path: Path, cdte_cif: str, cut: str) -> None:
     """Cut in the header, in the middle of an atom line, and at a line boundary in the atom loop
     (valid CIF with atoms missing: caught by the declared _chemical_formula_sum)."""
     lines = cdte_cif.splitlines(keepends=True)
@@ -75,16 +76,16 @@ def test_truncated_cif(cli, real, tmp_path: Path, cdte_cif: str, cut: str) -> No
             "mid-line": "".join(lines[:-3]) + lines[-3][:20],
             "loop-line": "".join(lines[:-2])}[cut]
     (tmp_path / "cut.cif").write_text(text)
-    line = _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "cut.cif"), "cut.cif")
+    line = _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "cut.cif"), "cut.cif")
     assert "truncated" in line
 
 
-def test_empty_structures(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+def test_empty_structures(error_cli, real, tmp_path: Path, cdte_cif: str) -> None:
     (tmp_path / "empty.cif").write_text("")
-    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "empty.cif"), "empty.cif", "empty")
+    _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "empty.cif"), "empty.cif", "empty")
     # a POSCAR with a cell and no atoms
     (tmp_path / "none.vasp").write_text("no atoms\n1.0\n5 0 0\n0 5 0\n0 0 5\nCd\n0\nDirect\n")
-    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "none.vasp"), "none.vasp")
+    _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "none.vasp"), "none.vasp")
 
 
 def _disordered_cif(cdte_cif: str) -> str:
@@ -96,9 +97,9 @@ def _disordered_cif(cdte_cif: str) -> str:
     return str(CifWriter(s))
 
 
-def test_partial_occupancy_refused_by_default(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+def test_partial_occupancy_refused_by_default(error_cli, real, tmp_path: Path, cdte_cif: str) -> None:
     (tmp_path / "czt.cif").write_text(_disordered_cif(cdte_cif))
-    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "czt.cif"), "czt.cif",
+    _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "czt.cif"), "czt.cif",
                 "partially occupied sites (4 of 8", "allow_partial_occupancy")
 
 
@@ -151,7 +152,7 @@ def _cif_with(cdte_cif: str, occupancy: str | None = None, extra_site: str | Non
     return text
 
 
-def test_s02_coincident_atoms_refused(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+def test_s02_coincident_atoms_refused(error_cli, real, tmp_path: Path, cdte_cif: str) -> None:
     """A POSCAR listing every Cd twice at the same position (Cd8 Te4) used to run without a word."""
     from pymatgen.core import Structure
 
@@ -162,7 +163,7 @@ def test_s02_coincident_atoms_refused(cli, real, tmp_path: Path, cdte_cif: str) 
              "Cd Te", f"{2 * len(cd)} {len(te)}", "Direct",
              *(" ".join(f"{v:.8f}" for v in xyz) for xyz in [*cd, *cd, *te])]
     (tmp_path / "overlap.vasp").write_text("\n".join(lines) + "\n")
-    line = _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "overlap.vasp"), "overlap.vasp",
+    line = _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "overlap.vasp"), "overlap.vasp",
                        "same position", "sites 0 (Cd) and 4 (Cd)", "0.000 Å apart", "3 more pairs")
     assert "truncated" not in line
 
@@ -183,10 +184,10 @@ def test_s02_close_atoms_through_a_periodic_boundary() -> None:
     _check_separations(Path("x.vasp"), Structure.from_file(Path(__file__).parents[2] / "examples" / "ni_m3b2" / "bicrystal.POSCAR.vasp"))
 
 
-def test_s04_occupancy_above_one_refused(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+def test_s04_occupancy_above_one_refused(error_cli, real, tmp_path: Path, cdte_cif: str) -> None:
     """Occupancy 1.5: pymatgen refused it and ASE then read an ordered Cd4Te4 without a word."""
     (tmp_path / "occ.cif").write_text(_cif_with(cdte_cif, occupancy="1.5"))
-    _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "occ.cif"), "occ.cif", "site 'Cd0' (Cd)",
+    _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "occ.cif"), "occ.cif", "site 'Cd0' (Cd)",
                 "_atom_site_occupancy 1.5", "at most 1")
 
 
@@ -204,17 +205,17 @@ def test_s05_occupancy_zero_negative_nan_blamed(tmp_path: Path, cdte_cif: str, o
     assert "truncated" not in msg
 
 
-def test_s05_through_fuse(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+def test_s05_through_fuse(error_cli, real, tmp_path: Path, cdte_cif: str) -> None:
     (tmp_path / "occ.cif").write_text(_cif_with(cdte_cif, occupancy="-0.5"))
-    line = _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "occ.cif"), "occ.cif", "site 'Cd0'",
+    line = _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "occ.cif"), "occ.cif", "site 'Cd0'",
                        "_atom_site_occupancy -0.5")
     assert "truncated" not in line
 
 
-def test_s06_second_species_on_an_occupied_site(cli, real, tmp_path: Path, cdte_cif: str) -> None:
+def test_s06_second_species_on_an_occupied_site(error_cli, real, tmp_path: Path, cdte_cif: str) -> None:
     """Zn 0.8 on the Cd 1.0 site Cd0: pymatgen dropped the Zn without a word."""
     (tmp_path / "zn.cif").write_text(_cif_with(cdte_cif, extra_site="Zn  Zn8  1  0.00000000  0.50000000  0.50000000  0.8"))
-    line = _fuse_fails(cli, _twin_config(tmp_path, real, tmp_path / "zn.cif"), "zn.cif", "site 'Cd0' (Cd) occupancy 1",
+    line = _fuse_fails(error_cli, _twin_config(tmp_path, real, tmp_path / "zn.cif"), "zn.cif", "site 'Cd0' (Cd) occupancy 1",
                        "site 'Zn8' (Zn) occupancy 0.8", "add up to 1.8", "allow_partial_occupancy")
     assert "truncated" not in line
 
@@ -275,16 +276,16 @@ max_evals = 2
 
 
 @pytest.mark.parametrize("frac", [pytest.param(0.02, marks=pytest.mark.slow), 0.5, pytest.param(0.999, marks=pytest.mark.slow)])
-def test_truncated_parchg(cli, real, tmp_path: Path, small_parchg: Path, frac: float) -> None:
+def test_truncated_parchg(error_cli, real, tmp_path: Path, small_parchg: Path, frac: float) -> None:
     raw = small_parchg.read_bytes()
     (tmp_path / "cut.PARCHG").write_bytes(raw[: int(len(raw) * frac)])
     cfg = tmp_path / "fuse.toml"
     cfg.write_text(STM.format(image=real("cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="cut.PARCHG"))
-    _fuse_fails(cli, cfg, "cut.PARCHG", "expected")
+    _fuse_fails(error_cli, cfg, "cut.PARCHG", "expected")
 
 
 @pytest.mark.parametrize("delta", [-7, pytest.param(+5, marks=pytest.mark.slow)])
-def test_cube_with_wrong_counts(cli, real, tmp_path: Path, delta: int) -> None:
+def test_cube_with_wrong_counts(error_cli, real, tmp_path: Path, delta: int) -> None:
     """A cube file whose header counts (6 x 5 x 8) disagree with the number of values."""
     n = (6, 5, 8)
     head = ["cube", "wrong counts", "    1    0.000000    0.000000    0.000000",
@@ -295,10 +296,10 @@ def test_cube_with_wrong_counts(cli, real, tmp_path: Path, delta: int) -> None:
     (tmp_path / "bad.cube").write_text("\n".join(head) + "\n" + body + "\n")
     cfg = tmp_path / "fuse.toml"
     cfg.write_text(STM.format(image=real("cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="bad.cube"))
-    _fuse_fails(cli, cfg, "bad.cube", "grid counts")
+    _fuse_fails(error_cli, cfg, "bad.cube", "grid counts")
 
 
-def test_missing_density(cli, real, tmp_path: Path) -> None:
+def test_missing_density(error_cli, real, tmp_path: Path) -> None:
     cfg = tmp_path / "fuse.toml"
     cfg.write_text(STM.format(image=real("cu2o_111/03h_Cu2O_111_034_fwd_z_plane.txt"), density="nothere.PARCHG"))
-    _fuse_fails(cli, cfg, "nothere.PARCHG", "not found")
+    _fuse_fails(error_cli, cfg, "nothere.PARCHG", "not found")

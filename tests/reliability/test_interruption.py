@@ -140,12 +140,12 @@ def test_kill_between_config_and_experiment_is_repaired_by_resume(cli, lattice_n
     assert np.array_equal(np.load(run / "experiment.npy"), np.load(lattice_npy))
 
 
-def test_run_directory_is_never_overwritten_silently(cli, lattice_npy: Path, tmp_path: Path) -> None:
+def test_run_directory_is_never_overwritten_silently(cli, error_cli, lattice_npy: Path, tmp_path: Path) -> None:
     cfg = write_config(tmp_path, lattice_npy, max_evals=5)
     run = tmp_path / "run"
     assert cli("fuse", cfg, "--out", run, "--quiet").returncode == 0
     before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
-    line = assert_user_error(cli("fuse", cfg, "--out", run, "--quiet"), "is not empty", "--force", "resume")
+    line = assert_user_error(error_cli("fuse", cfg, "--out", run, "--quiet"), "is not empty", "--force", "resume")
     assert str(run) in line
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
     # a foreign file in --out is kept even by --force (only run files are replaced)
@@ -154,7 +154,7 @@ def test_run_directory_is_never_overwritten_silently(cli, lattice_npy: Path, tmp
     assert (run / "my-notes.txt").read_text() == "keep me"
     # an existing file as --out
     (tmp_path / "afile").write_text("x")
-    assert_user_error(cli("fuse", cfg, "--out", tmp_path / "afile", "--quiet"), "afile", "not a directory")
+    assert_user_error(error_cli("fuse", cfg, "--out", tmp_path / "afile", "--quiet"), "afile", "not a directory")
 
 
 def test_two_runs_cannot_write_one_directory(cli, site: Path, lattice_npy: Path, tmp_path: Path) -> None:
@@ -219,19 +219,19 @@ def test_full_disk_gives_a_clear_error_and_keeps_the_best(site: Path, lattice_np
     assert _rows(run / "progress.csv") == _rows(tmp_path / "ref" / "progress.csv")
 
 
-def test_unwritable_output_directory(cli, lattice_npy: Path, tmp_path: Path) -> None:
+def test_unwritable_output_directory(cli, error_cli, lattice_npy: Path, tmp_path: Path) -> None:
     """--out below a regular file (cannot be created; chmod does not stop root) and a run
     directory replaced by a file: clear errors naming the path."""
     cfg = write_config(tmp_path, lattice_npy, max_evals=5)
     (tmp_path / "plainfile").write_text("x")
-    assert_user_error(cli("fuse", cfg, "--out", tmp_path / "plainfile" / "run", "--quiet"),
+    assert_user_error(error_cli("fuse", cfg, "--out", tmp_path / "plainfile" / "run", "--quiet"),
                       "cannot create run directory", "plainfile")
     run = tmp_path / "run"
     assert cli("fuse", cfg, "--out", run, "--quiet").returncode == 0
     moved = tmp_path / "moved"
     run.rename(moved)
     run.write_text("not a directory any more")
-    assert_user_error(cli("resume", run, "--quiet"), str(run))
+    assert_user_error(error_cli("resume", run, "--quiet"), str(run))
     run.unlink()
     moved.rename(run)
     # best.json a directory (an unwritable target): the write fails cleanly, nothing else is lost
