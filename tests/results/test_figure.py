@@ -94,3 +94,28 @@ def test_image_row_panels_share_one_magnification_and_carry_colour_bars() -> Non
     assert len(fig.axes) == 4  # three panels and one colour bar
     assert fig.axes[-1].get_ylabel() == "height above the top atom (Å)"
     assert height_label("haadf") is None
+
+
+def test_vector_files_embed_each_image_at_its_own_pixels(tmp_path: Path) -> None:
+    """PDF and SVG hold the experiment (300 x 400) unsampled, not resampled to the figure's dpi;
+    the figure's images keep their nearest-neighbour interpolation for the PNG."""
+    import re
+
+    rng = np.random.default_rng(2)
+    patch = {"row": 40, "col": 30, "height": 101, "width": 81}
+    fig = fused_figure(rng.normal(size=(300, 400)), rng.normal(size=(101, 81)), patch, fom=0.3, d_trans=1,
+                       d_sim=0.2, alpha=0.1, beta=1.0, pixel_size=0.2)
+    save_figure_set(tmp_path / "fig", fig)
+    pdf = (tmp_path / "fig.pdf").read_bytes()
+    sizes = set(re.findall(rb"/Subtype /Image /Width (\d+) /Height (\d+)", pdf))
+    assert (b"400", b"300") in sizes and (b"81", b"101") in sizes, sizes
+    import base64
+    import io
+
+    from PIL import Image
+
+    svg = (tmp_path / "fig.svg").read_text()  # each image a PNG data URI, scaled by a transform
+    shapes = {Image.open(io.BytesIO(base64.b64decode(uri))).size
+              for uri in re.findall(r'xlink:href="data:image/png;base64,([^"]+)"', svg)}
+    assert (400, 300) in shapes and (81, 101) in shapes, shapes
+    assert {im.get_interpolation() for ax in fig.axes for im in ax.get_images()} == {"nearest"}
