@@ -108,13 +108,17 @@ def expand_candidates(paths: list[str | Path]) -> list[Path]:
 
 
 def screen_task(config_data: dict[str, Any], run_dir: str, index: int, candidate: str) -> dict[str, Any]:
-    """One candidate as an independent task: a full ``fuse`` into ``run_dir``; returns its record."""
-    from ingrained_core.apps.api import FINISHERS
+    """One candidate as an independent task: a full ``fuse`` into ``run_dir``; returns its record.
+
+    The candidate's outputs are the light ones of a start (a 100-dpi ``fused.png``: no 300-dpi
+    figure set, TIFFs or report a candidate, which cost more than a short fit and which
+    ``ingrained report --outputs`` writes for the candidates a user opens)."""
+    from ingrained_core.apps.api import LIGHT_FINISHERS
     from ingrained_core.engine.run import fuse as run_fuse
 
     t0 = time.monotonic()
     cfg = validate_config(config_data, Path(config_data.get("base_dir") or "."), source=f"candidate {candidate}")
-    result = run_fuse(cfg, run_dir, force=True, reporter=QuietReporter(), finishers=FINISHERS)
+    result = run_fuse(cfg, run_dir, force=True, reporter=QuietReporter(), finishers=LIGHT_FINISHERS)
     best = result.best
     return {
         "index": index, "candidate": candidate, "fom": float(best["fom"]), "d_trans": int(best["d_trans"]),

@@ -32,8 +32,14 @@ def test_screen_ranks_candidates_and_reports_the_corrupt_one(screen_case: dict[s
 
     with Image.open(tmp_path / "dask" / "contact_sheet.png") as im:
         assert im.format == "PNG" and im.size[0] >= 400
-    for r in ok:
+    for r in ok:  # each candidate: its run files and the light outputs of a start
         assert (Path(r["run_dir"]) / "best.json").is_file() and (Path(r["run_dir"]) / "fused.png").is_file()
+        assert not (Path(r["run_dir"]) / "fused.pdf").exists() and not (Path(r["run_dir"]) / "report.html").exists()
+    from ingrained_core.apps.outputs import finish_run
+
+    winner = Path(ok[0]["run_dir"])  # what `ingrained report --outputs` does for the one a user opens
+    finish_run(winner, report=True, strict=True, full=True)
+    assert all((winner / name).is_file() for name in ("fused.pdf", "fused.svg", "report.html", "fused.tif"))
 
     # the same screening run serially gives the same figures
     serial = screen(screen_case["config"], cands, tmp_path / "serial", executor="serial")
