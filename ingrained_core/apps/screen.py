@@ -34,6 +34,8 @@ from ingrained_core.plugin.errors import ConfigError, IngrainedError
 from ingrained_core.engine.reporting import QuietReporter, Reporter
 
 Executor = Literal["dask", "processes", "serial"]
+#: what each candidate's run directory gets besides its run files (:func:`screen_task`)
+CandidateOutputs = Literal["light", "full"]
 RANKING_FIELDS = ["rank", "candidate", "fom", "d_trans", "d_sim", "evaluations", "elapsed_s",
                   "status", "error", "run_dir"]
 
@@ -107,18 +109,21 @@ def expand_candidates(paths: list[str | Path]) -> list[Path]:
     return unique
 
 
-def screen_task(config_data: dict[str, Any], run_dir: str, index: int, candidate: str) -> dict[str, Any]:
+def screen_task(config_data: dict[str, Any], run_dir: str, index: int, candidate: str,
+                outputs: CandidateOutputs = "light") -> dict[str, Any]:
     """One candidate as an independent task: a full ``fuse`` into ``run_dir``; returns its record.
 
-    The candidate's outputs are the light ones of a start (a 100-dpi ``fused.png``: no 300-dpi
-    figure set, TIFFs or report a candidate, which cost more than a short fit and which
-    ``ingrained report --outputs`` writes for the candidates a user opens)."""
-    from ingrained_core.apps.api import LIGHT_FINISHERS
+    ``outputs="light"`` (default): the outputs of a start, a 100-dpi ``fused.png`` (no 300-dpi
+    figure set, TIFFs or report a candidate: they cost more than a short fit, and
+    ``ingrained report --outputs`` writes them for the candidates a user opens); ``"full"``:
+    every output of a run directory."""
+    from ingrained_core.apps.api import FINISHERS, LIGHT_FINISHERS
     from ingrained_core.engine.run import fuse as run_fuse
 
     t0 = time.monotonic()
     cfg = validate_config(config_data, Path(config_data.get("base_dir") or "."), source=f"candidate {candidate}")
-    result = run_fuse(cfg, run_dir, force=True, reporter=QuietReporter(), finishers=LIGHT_FINISHERS)
+    result = run_fuse(cfg, run_dir, force=True, reporter=QuietReporter(),
+                      finishers=FINISHERS if outputs == "full" else LIGHT_FINISHERS)
     best = result.best
     return {
         "index": index, "candidate": candidate, "fom": float(best["fom"]), "d_trans": int(best["d_trans"]),
@@ -141,14 +146,20 @@ def screen(
     workers: int | None = None,
     force: bool = False,
     reporter: Reporter | None = None,
+    candidate_outputs: CandidateOutputs = "light",
 ) -> ScreenResult:
     """Fuse every candidate into the experiment of ``config``; rank them by best FOM.
+
+    ``candidate_outputs``: ``"light"`` (a 100-dpi ``fused.png`` a candidate) or ``"full"``
+    (every output of a run directory a candidate; :func:`screen_task`).
 
     ``starts`` sets ``optimizer.starts`` of each candidate's fuse (run inside its task).
     ``executor``: ``"dask"`` (default; a local cluster sized to the machine, or the
     scheduler at ``scheduler``), ``"processes"`` or ``"serial"``. Writes ``ranking.csv``,
     ``ranking.md`` and ``contact_sheet.png`` into ``out`` and returns the ranking.
     """
+    if candidate_outputs not in ("light", "full"):
+        raise ConfigError(f"screen: candidate_outputs must be 'light' or 'full', got {candidate_outputs!r}")
     reporter = reporter or QuietReporter()
     extra = list(overrides or [])
     if starts is not None:
@@ -173,7 +184,7 @@ def screen(
     tasks = []
     for i, path in enumerate(files):
         run_dir = out / "candidates" / f"{i:02d}-{_slug(path.stem)}"
-        tasks.append((candidate_config(data, path, kind), str(run_dir), i, str(path)))
+        tasks.append((candidate_config(data, path, kind), str(run_dir), i, str(path), candidate_outputs))
     reporter.message(f"ingrained screen: {len(files)} candidates -> {out}")
     getattr(reporter, "plan", lambda info: None)({
         "watch": {f"candidate {p.name}": Path(t[1]) / "progress.csv" for p, t in zip(files, tasks)},

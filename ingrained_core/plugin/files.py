@@ -72,7 +72,16 @@ def write_npy(path: str | Path, array: np.ndarray) -> None:
     atomic_write(path, lambda fh: np.save(fh, np.asarray(array), allow_pickle=False))
 
 
+#: zlib level of the PNGs written by :func:`write_figure` (Pillow's default is 6). Measured on
+#: the twin's fused figure (noisy image panels): at 100 dpi level 3 is 32 % faster *and* 27 %
+#: smaller than 6; at 300 dpi 28 % faster for 13 % more bytes.
+PNG_COMPRESS_LEVEL = 3
+
+
 def write_figure(path: str | Path, fig: Any, **savefig_kwargs: Any) -> None:
-    """Save a matplotlib figure atomically (PNG by the file's suffix)."""
+    """Save a matplotlib figure atomically (PNG by the file's suffix; zlib level
+    :data:`PNG_COMPRESS_LEVEL` unless ``pil_kwargs`` says otherwise)."""
     fmt = Path(path).suffix.lstrip(".") or "png"
+    if fmt == "png":
+        savefig_kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **(savefig_kwargs.get("pil_kwargs") or {})}
     atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, **savefig_kwargs))

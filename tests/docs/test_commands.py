@@ -4,7 +4,8 @@ Each command runs as a user types it (``python -m ingrained_core ...`` in a subp
 a temporary working folder, no network, no API key): ``plugins list``, ``build`` (copy and
 offline ``--rebuild`` with the shipped unit cells), ``preview``, ``fuse --max-evals 20``,
 ``resume``, ``simulate --from-run``, ``frames --select best``, ``screen`` (2 candidates),
-``benchmark --cases ni --time 10 --samples 5`` and ``fuse --scheduler`` against a
+``benchmark --cases ni --time 3 --samples 5`` and (slow: the fast suite's ``fuse --scheduler``
+is tests/scale/test_multistart_dask.py's) ``fuse --scheduler`` on the twin against a
 ``distributed.LocalCluster`` this test starts on the loopback.
 """
 
@@ -165,6 +166,7 @@ def test_benchmark_one_short_case(work: Path) -> None:
     assert str(record) in proc.stdout
 
 
+@pytest.mark.slow
 def test_fuse_on_a_dask_scheduler(work: Path) -> None:
     distributed = pytest.importorskip("distributed")  # a dependency of the core: never skips in CI
     from ingrained_core.engine.parallel import local_cluster

@@ -30,6 +30,17 @@ def test_fast_poscar_reads_back_as_pymatgen_writes_it() -> None:
     assert np.allclose(ours.frac_coords, theirs.frac_coords, atol=1e-12)
 
 
+@pytest.mark.parametrize("example", ["cdte_twin", "ni_m3b2"])
+def test_poscar_is_byte_for_byte_pymatgens(example: str) -> None:
+    """The bundled bicrystals, with a site property as the models' structures carry (grain):
+    the same text as pymatgen's writer, which every run's structure.vasp used to come from."""
+    from pathlib import Path
+
+    s = Structure.from_file(Path(__file__).parents[2] / "examples" / example / "bicrystal.POSCAR.vasp")
+    s.add_site_property("grain", [i % 2 for i in range(len(s))])
+    assert poscar_text(s) == Poscar(s).get_str()
+
+
 @pytest.mark.slow
 def test_hundred_thousand_atoms_in_seconds() -> None:
     s = _cdte((30, 30, 14))
