@@ -89,6 +89,19 @@ def in_finalizer(frame: Any) -> bool:
     return False
 
 
+#: above 0 while a run records one evaluation (its row appended to ``progress.csv``, counted and
+#: compared with the best; :meth:`StartRunner._objective`): a stop signal then waits until the
+#: record is whole, so ``best.json``'s evaluation count never disagrees with the log's rows
+recording = [0]
+
+
+def must_wait(frame: Any) -> bool:
+    """Whether a stop signal's exception must not be raised at ``frame`` now: inside a
+    finaliser (:func:`in_finalizer`) or while an evaluation is being recorded
+    (:data:`recording`). The handler then delivers the signal again 20 ms later."""
+    return recording[0] > 0 or in_finalizer(frame)
+
+
 def redeliver_later(signum: int, delay: float = 0.02) -> None:
     """Send ``signum`` to this process again after ``delay`` seconds (out of a finaliser)."""
     if signum == getattr(signal, "SIGALRM", None):
@@ -100,7 +113,7 @@ def redeliver_later(signum: int, delay: float = 0.02) -> None:
 
 
 def _raise_time_limit(signum: int, frame: Any) -> None:
-    if in_finalizer(frame):
+    if must_wait(frame):
         redeliver_later(signum)
         return
     raise TimeLimitReached("time limit")

@@ -28,7 +28,7 @@ import numpy as np
 from ingrained_core.builtins.optimizers import StopOptimization
 from ingrained_core.engine import rundir
 from ingrained_core.engine.autostart.resolve import calibration_record
-from ingrained_core.engine.deadline import TimeLimitReached, alarm_at, outputs_window
+from ingrained_core.engine.deadline import TimeLimitReached, alarm_at, outputs_window, recording
 from ingrained_core.engine.lock import Fence
 from ingrained_core.engine.memory import tune_allocator
 from ingrained_core.engine.plugin_calls import PluginFailure
@@ -157,6 +157,7 @@ class StartRunner:
             )
             elapsed = float(row["elapsed_s"])
             st.replayed += 1
+            self._count(ev, replaying)  # the row is in the log already
         else:
             ev = self.problem.evaluate(values)
             elapsed = self._elapsed0 + (time.monotonic() - self._t0)
@@ -164,19 +165,20 @@ class StartRunner:
                    "d_trans": ev.d_trans, "d_sim": ev.d_sim, "fom": ev.fom}
             if self.fence is not None:
                 self.fence.check()
-            self.log.append(row)
+            recording[0] += 1  # a stop signal waits until the row is logged and counted
+            try:
+                self.log.append(row)
+                self._count(ev, replaying)
+            finally:
+                recording[0] -= 1
             if not ev.feasible:
                 st.infeasible += 1
                 key = ev.error.split(":")[0]
                 if key not in st.warned:
                     st.warned.add(key)
                     self.reporter.message(
-                        f"evaluation {st.n + 1}: the model refused these parameters ({ev.error}); "
+                        f"evaluation {st.n}: the model refused these parameters ({ev.error}); "
                         "logged as infeasible", "warning")
-        st.n += 1
-        if ev.feasible and (st.best is None or ev.fom < st.best.fom):
-            st.best, st.best_index = ev, st.n
-            self._best_pending = not replaying
         if self._best_pending and not replaying:
             self._write_best(status="running")
         best_fom = st.best.fom if st.best else math.inf
@@ -184,6 +186,14 @@ class StartRunner:
         if b.target_fom is not None and ev.feasible and ev.fom <= b.target_fom:
             raise StopOptimization("target_fom")
         return ev.fom
+
+    def _count(self, ev: Evaluation, replaying: bool) -> None:
+        """One more evaluation, and the best so far if ``ev`` beats it."""
+        st = self.state
+        st.n += 1
+        if ev.feasible and (st.best is None or ev.fom < st.best.fom):
+            st.best, st.best_index = ev, st.n
+            self._best_pending = not replaying
 
     def _check_replay(self, values: dict[str, float], row: dict[str, Any]) -> None:
         for p in self.problem.space.free:

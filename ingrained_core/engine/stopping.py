@@ -1,5 +1,6 @@
-"""Stopping a run cleanly: SIGTERM and SIGHUP become an interruption like Ctrl-C, and the
-final writes of a run are shielded from a second signal.
+"""Stopping a run cleanly: SIGTERM and SIGHUP become an interruption like Ctrl-C, none of them
+lands between an evaluation's row and its count, and the final writes of a run are shielded
+from a second signal.
 
 A scheduler's time-out (SIGTERM), a closed terminal (SIGHUP) and Ctrl-C (SIGINT) all raise
 :class:`KeyboardInterrupt` (SIGTERM/SIGHUP as its subclass :class:`Terminated`) in the main
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ingrained_core.engine.deadline import in_finalizer, redeliver_later
+from ingrained_core.engine.deadline import must_wait, redeliver_later
 
 CATCHABLE = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
 
@@ -30,10 +31,19 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
-    if in_finalizer(frame):  # raised there it would be printed as "Exception ignored" and lost
+    if must_wait(frame):  # in a finaliser it would be printed as "Exception ignored" and lost
         redeliver_later(signum)
         return
     raise Terminated(signum)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C as Python's own handler gives it (:class:`KeyboardInterrupt`), except where
+    :func:`~ingrained_core.engine.deadline.must_wait` says to deliver it 20 ms later."""
+    if must_wait(frame):
+        redeliver_later(signum)
+        return
+    raise KeyboardInterrupt
 
 
 def _main_thread() -> bool:
@@ -42,11 +52,16 @@ def _main_thread() -> bool:
 
 @contextmanager
 def stop_signals_interrupt() -> Iterator[None]:
-    """Inside the block SIGTERM and SIGHUP raise :class:`Terminated` (a KeyboardInterrupt)."""
+    """Inside the block SIGTERM and SIGHUP raise :class:`Terminated` (a KeyboardInterrupt), and
+    SIGINT, where Python's own handler had it, :class:`KeyboardInterrupt` as before; each waits
+    while an evaluation is recorded (:func:`~ingrained_core.engine.deadline.must_wait`). An
+    ignored SIGINT (a background job's) stays ignored."""
     if not _main_thread():
         yield
         return
     previous = {s: signal.signal(s, _raise_terminated) for s in CATCHABLE}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         yield
     finally:
