@@ -240,6 +240,13 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         cfg = validate_config(data, real.parent, source=str(real))
     else:  # a pipe (``<(...)``, /dev/fd/N): relative paths are relative to the working directory
         cfg = validate_config(data, Path.cwd(), source=str(p))
+    return cfg.model_copy(update={"provenance": {**cfg.provenance, "config_file": str(real),
+                                                 "command": recorded_command()}})
+
+
+def recorded_command() -> str:
+    """This process's command line as a run directory records it (``ingrained fuse ...``);
+    never a secret (``--set ...api_key=...`` is masked)."""
     import shlex
     import sys
 
@@ -247,21 +254,25 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
 
     prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
     prog = "ingrained" if prog in ("ingrained", "__main__.py") else prog
-    # the recorded command line never holds a secret (--set ...api_key=... is masked)
-    return cfg.model_copy(update={"provenance": {**cfg.provenance, "config_file": str(real),
-                                                 "command": shlex.join([prog, *redact_args(sys.argv[1:])])}})
+    return shlex.join([prog, *redact_args(sys.argv[1:])])
 
 
 def dump_config(cfg: RunConfig, provenance: dict[str, Any]) -> str:
-    """The fully resolved config as TOML (absolute paths, every default spelled out)."""
+    """The fully resolved config as TOML (absolute paths, every default spelled out).
+
+    Secret fields are dropped and named in a comment and in ``provenance.secrets_removed``,
+    which a resumed run's rewrite (given the stored provenance) keeps."""
     import tomli_w
 
     data = cfg.model_dump(mode="json", exclude_none=True)
-    data["provenance"] = provenance
     removed = _drop_secrets(data)
+    earlier = provenance.get("secrets_removed")
+    names = sorted({*removed, *(earlier if isinstance(earlier, list) else [])})
+    data["provenance"] = {**provenance, **({"secrets_removed": names} if names else {})}
+    _drop_secrets(data["provenance"])
     text = tomli_w.dumps(_drop_empty(data))
-    if removed:
-        text = (f"# removed: {', '.join(removed)} (secrets are never written into a run directory; "
+    if names:
+        text = (f"# removed: {', '.join(names)} (secrets are never written into a run directory; "
                 "set them in the environment, e.g. MP_API_KEY, to resume)\n" + text)
     return text
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ingrained_core.engine.config import RunConfig, dump_config
+from ingrained_core.engine.config import RunConfig, dump_config, read_config_file, recorded_command
 from ingrained_core.engine.deadline import TimeLimitReached, hard_deadline, start_time
 from ingrained_core.engine.fingerprint import (
     check_fingerprint,
@@ -66,6 +66,19 @@ def provenance() -> dict[str, Any]:
     from ingrained_core.engine.registry import versions
 
     return {"versions": versions(), "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def resumed_provenance(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
+    """The provenance of a config a resume with ``overrides`` rewrites: the stored one kept
+    (config file, command, ``start_from``, secrets removed), this write's versions and time,
+    and the resume (its command line and overrides, secrets masked) appended to ``resumed``."""
+    from ingrained_core.plugin.redact import redact_args
+
+    stored = read_config_file(run_dir / "config.toml").get("provenance")
+    stored = stored if isinstance(stored, dict) else {}
+    earlier = stored.get("resumed")
+    entry = {"command": recorded_command(), "overrides": redact_args([str(o) for o in overrides])}
+    return {**stored, **provenance(), "resumed": [*(earlier if isinstance(earlier, list) else []), entry]}
 
 
 def _not_utf8(obj: Any, prefix: str = "") -> tuple[str, str] | None:
@@ -220,7 +233,7 @@ def resume(run_dir: str | Path, *, overrides: list[str] | None = None, reporter:
             reporter.message(f"{run_dir} already finished ({best['stop_reason']}); nothing to resume")
             return FuseResult(best, run_dir, [best])
         if overrides:
-            atomic.write_text(run_dir / "config.toml", dump_config(cfg, provenance()))
+            atomic.write_text(run_dir / "config.toml", dump_config(cfg, resumed_provenance(run_dir, overrides)))
         return execute(cfg, run_dir, reporter, resume=True, finishers=finishers, fence=lock.fence,
                        started=started)
 

@@ -187,6 +187,8 @@ def test_mp_key_never_written(cli, real, mp_cache: Path, tmp_path: Path, where: 
     res = cli("resume", run, "--max-evals", "4", "--quiet", env=env)
     assert res.returncode == 0, res.stderr
     assert KEY not in res.stderr + res.stdout and KEY not in _all_text(run)
+    if where == "config":  # the resume's rewrite of config.toml still says what was removed
+        assert "# removed: structure.api_key" in (run / "config.toml").read_text()
     json.loads((run / "best.json").read_text())
 
 

@@ -79,9 +79,16 @@ def test_resume_with_a_larger_budget_continues(lattice_case: Path, tmp_path: Pat
     run = tmp_path / "run"
     fuse(lattice_case, run, max_evals=20)
     assert len(_rows(run / "progress.csv")) == 20
+    import tomllib
+
+    before = tomllib.loads((run / "config.toml").read_text())["provenance"]
     out = resume(run, max_evals=45)
     rows = _rows(run / "progress.csv")
     assert len(rows) == 45 and [int(r["eval"]) for r in rows] == list(range(1, 46))
+    # the rewritten config keeps where the run came from and records the resume
+    after = tomllib.loads((run / "config.toml").read_text())["provenance"]
+    assert after["config_file"] == before["config_file"] and after["command"] == before["command"]
+    assert after["resumed"][-1]["overrides"] == ["optimizer.max_evals=45"]
     full = fuse(lattice_case, tmp_path / "full", max_evals=45)
     assert rows == _rows(tmp_path / "full" / "progress.csv")
     assert out.best["fom"] == full.best["fom"]
