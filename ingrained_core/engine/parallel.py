@@ -28,6 +28,8 @@ without stopping the others. Local pool workers die with their parent
   dashboard, which local clusters do not start); on the twin that made a start's
   evaluations about 15 % slower than in a process-pool worker (8 starts: 22.95 s of start
   time against 20.01 s). Local clusters are started with it off.
+- dask's statistical profiler walks each worker's running stack every 10 ms (also for the
+  dashboard's profile page); local clusters are started with it off too.
 
 dask is imported only here, on first use.
 """
@@ -109,10 +111,11 @@ def local_cluster(n_workers: int) -> Any:
     import dask
     from distributed import LocalCluster
 
-    # no MALLOC_TRIM_THRESHOLD_ in the workers' environment, and no GIL-contention monitor in
-    # them (see the module docstring)
+    # no MALLOC_TRIM_THRESHOLD_ in the workers' environment, no GIL-contention monitor and no
+    # statistical profiler in them (see the module docstring)
     settings = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                "distributed.admin.system-monitor.gil.enabled": False}
+                "distributed.admin.system-monitor.gil.enabled": False,
+                "distributed.worker.profile.enabled": False}
     with warnings.catch_warnings(), dask.config.set(settings):
         # the scheduler's small HTTP endpoint (health, metrics) moves to a free port when
         # another cluster holds the default one: not worth a warning
