@@ -257,10 +257,11 @@ class CliServer:
             line = self._reply.readline() if ready else ""
             if not line:
                 died = self._proc.poll() is not None
-                self.close()
                 self._log.seek(0)
+                log = self._log.read()
+                self.close()
                 raise AssertionError(f"the CLI server {'died' if died else f'did not answer in {timeout} s'} "
-                                     f"running ingrained {' '.join(argv)}:\n{self._log.read()}")
+                                     f"running ingrained {' '.join(argv)}:\n{log}")
         got = json.loads(line)
         return subprocess.CompletedProcess(["ingrained", *argv], got["returncode"], got["stdout"], got["stderr"])
 
@@ -277,6 +278,7 @@ class CliServer:
             proc.kill()
             proc.wait()
         self._reply.close()
+        self._log.close()
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -287,10 +287,7 @@ def save_figure_set(stem: str | Path, fig: Any, *, dpi: int = FIGURE_DPI, format
         kwargs: dict[str, Any] = {"dpi": dpi} if fmt == "png" else {}
         if fmt == "svg":
             kwargs["metadata"] = {"Date": None}
-        if fmt in ("svg", "pdf"):
-            with native_images(fig):
-                write_figure(path, fig, **kwargs)
-        else:
+        with native_images(fig) if fmt in ("svg", "pdf") else nullcontext():
             write_figure(path, fig, **kwargs)
         out.append(path)
     return out

@@ -265,11 +265,11 @@ def dump_config(cfg: RunConfig, provenance: dict[str, Any]) -> str:
     import tomli_w
 
     data = cfg.model_dump(mode="json", exclude_none=True)
-    removed = _drop_secrets(data)
+    data["provenance"] = dict(provenance)
     earlier = provenance.get("secrets_removed")
-    names = sorted({*removed, *(earlier if isinstance(earlier, list) else [])})
-    data["provenance"] = {**provenance, **({"secrets_removed": names} if names else {})}
-    _drop_secrets(data["provenance"])
+    names = list(dict.fromkeys([*(earlier if isinstance(earlier, list) else []), *_drop_secrets(data)]))
+    if names:
+        data["provenance"]["secrets_removed"] = names
     text = tomli_w.dumps(_drop_empty(data))
     if names:
         text = (f"# removed: {', '.join(names)} (secrets are never written into a run directory; "

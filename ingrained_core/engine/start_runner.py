@@ -134,7 +134,7 @@ class StartRunner:
         self.state = StartState()
         self._last_best_write = -math.inf
         self._best_pending = False
-        self._hash_memo: tuple[tuple[tuple[str, float], ...], str | None] | None = None
+        self._hash_memo: tuple[Evaluation, str | None] | None = None
         self._started_at = time.time()
 
     # -- the objective the optimizer sees ------------------------------------------------
@@ -228,17 +228,16 @@ class StartRunner:
             "segments": self._segments,  # epoch s of each run of this start (a race or resume adds one)
             "pixel_size": ev.values.get("pixel_size"),
             "experiment_shape": list(self.problem.experiment.data.shape),
-            "structure_hash": self._structure_hash(ev.values),  # start_from checks it
+            "structure_hash": self._structure_hash(ev),  # start_from checks it
             **best_extras(self.problem, ev.values),
             **calibration_record(self.problem, ev.values),
         }
 
-    def _structure_hash(self, values: dict[str, float]) -> str | None:
-        """The structure hash at ``values``, made once for a best written more than once (a
-        running record and the final one: 24 ms each on the twin, a tenth of a short fit)."""
-        key = tuple(sorted(values.items()))
-        if self._hash_memo is None or self._hash_memo[0] != key:
-            self._hash_memo = (key, simulated_structure_hash(self.problem.model, values))
+    def _structure_hash(self, best: Evaluation) -> str | None:
+        """The structure hash at ``best``'s values, made once for a best written more than once
+        (a running record and the final one: 24 ms each on the twin, a tenth of a short fit)."""
+        if self._hash_memo is None or self._hash_memo[0] is not best:
+            self._hash_memo = (best, simulated_structure_hash(self.problem.model, best.values))
         return self._hash_memo[1]
 
     def _write_best(self, status: str, force: bool = False, extra: dict[str, Any] | None = None) -> None:

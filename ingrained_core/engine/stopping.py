@@ -30,20 +30,20 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
-def _raise_terminated(signum: int, frame: Any) -> None:
-    if must_wait(frame):  # in a finaliser it would be printed as "Exception ignored" and lost
-        redeliver_later(signum)
-        return
-    raise Terminated(signum)
+def _stop(signum: int) -> KeyboardInterrupt:
+    """The interruption a stop signal raises: Ctrl-C as Python's own handler gives it
+    (:class:`KeyboardInterrupt`), SIGTERM/SIGHUP as :class:`Terminated`."""
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    """Ctrl-C as Python's own handler gives it (:class:`KeyboardInterrupt`), except where
-    :func:`~ingrained_core.engine.deadline.must_wait` says to deliver it 20 ms later."""
+def _raise_stop(signum: int, frame: Any) -> None:
+    """Raise :func:`_stop` of ``signum``, or deliver it again 20 ms later where
+    :func:`~ingrained_core.engine.deadline.must_wait` says so (in a finaliser it would be
+    printed as "Exception ignored" and lost; between an evaluation's row and its count)."""
     if must_wait(frame):
         redeliver_later(signum)
         return
-    raise KeyboardInterrupt
+    raise _stop(signum)
 
 
 def _main_thread() -> bool:
@@ -59,9 +59,9 @@ def stop_signals_interrupt() -> Iterator[None]:
     if not _main_thread():
         yield
         return
-    previous = {s: signal.signal(s, _raise_terminated) for s in CATCHABLE}
+    previous = {s: signal.signal(s, _raise_stop) for s in CATCHABLE}
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_interrupt)
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_stop)
     try:
         yield
     finally:
@@ -92,6 +92,4 @@ def shielded() -> Iterator[list[int]]:
         for s, h in previous.items():
             signal.signal(s, h)
     if got:
-        if got[0] == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise Terminated(got[0])
+        raise _stop(got[0])
